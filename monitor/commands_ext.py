@@ -1,0 +1,1 @@
+"""Sub-commands of the later pipeline stages (screening, alerts) register here."""
