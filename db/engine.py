@@ -17,7 +17,7 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA cache_size=-65536")  # 64 MiB: bulk state inserts keep index pages hot
+    cur.execute("PRAGMA cache_size=-262144")  # 256 MiB: bulk state inserts keep both state indexes hot
     cur.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: no corruption, at most the last commit on power loss
     cur.close()
 

@@ -16,13 +16,29 @@ import numpy as np
 from sqlalchemy.orm import sessionmaker
 
 from db import queries
-from db.models import ElementSet, SpaceObject
+from monitor.state_objects import propagate_state_object
 from propagators import sgp4_batch
 from propagators.timeutil import datetimes_utc, iso_z, require_utc, time_grid
 
 log = logging.getLogger(__name__)
 
 STATES_FRAME = "GCRS"
+# error_code stored for epochs a state/ephemeris object could not provide
+# (beyond the propagation limit, numerical failure): SGP4 uses 1-6.
+STATE_OBJECT_ERROR = 10
+
+
+@dataclass
+class CycleArrays:
+    """What the propagation stage produced, handed to screening."""
+
+    pairs: list  # (SpaceObject, ElementSet) per row
+    t: object  # astropy Time (m,)
+    epochs: list
+    r_gcrs_km: np.ndarray  # (n, m, 3)
+    v_gcrs_km_s: np.ndarray
+    error_code: np.ndarray  # (n, m)
+    propagators: list[str]
 
 
 @dataclass
@@ -39,6 +55,7 @@ class CycleReport:
     warnings: list[str] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
     status: str = "ok"
+    arrays: "CycleArrays | None" = None
 
     def as_dict(self) -> dict:
         from propagators.timeutil import iso_z
@@ -117,21 +134,26 @@ def _propagate_and_store(Session, report: CycleReport, at_utc, stop_utc, step_s)
     with Session() as session:
         pairs = queries.current_element_sets(session, at_utc)
     mean_pairs = [(o, e) for (o, e) in pairs if e.mean_motion_rev_day is not None]
-    report.n_objects = len(mean_pairs)
-    if not mean_pairs:
+    state_pairs = [(o, e) for (o, e) in pairs if e.mean_motion_rev_day is None]
+    report.n_objects = len(mean_pairs) + len(state_pairs)
+    if not pairs:
         return
     t0 = time.perf_counter()
     satrecs = [sgp4_batch.satrec_from_elements(queries.mean_elements_of(e, o)) for (o, e) in mean_pairs]
     report.timings_s["build"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    res = sgp4_batch.propagate(satrecs, t, STATES_FRAME)
+    if satrecs:
+        res = sgp4_batch.propagate(satrecs, t, STATES_FRAME)
+        r_km, v_km_s, codes = res.r_km, res.v_km_s, res.error_code.astype(np.int16)
+    else:
+        r_km = v_km_s = np.zeros((0, len(epochs), 3))
+        codes = np.zeros((0, len(epochs)), np.int16)
     report.timings_s["propagate"] = time.perf_counter() - t0
-    bad_objects = np.flatnonzero(res.error_code.any(axis=1))
-    report.n_errors = int(bad_objects.size)
-    for i in bad_objects.tolist():
+    propagators = [sgp4_batch.NAME] * len(mean_pairs)
+    for i in np.flatnonzero(codes.any(axis=1)).tolist():
         obj = mean_pairs[i][0]
-        k = int(np.flatnonzero(res.error_code[i])[0])
-        code = int(res.error_code[i, k])
+        k = int(np.flatnonzero(codes[i])[0])
+        code = int(codes[i, k])
         report.errors.append(
             {
                 "object": obj.norad_id,
@@ -141,19 +163,45 @@ def _propagate_and_store(Session, report: CycleReport, at_utc, stop_utc, step_s)
                 "message": sgp4_batch.SGP4_ERRORS.get(code, f"SGP4 error {code}"),
             }
         )
+    if state_pairs:
+        # Objects known by state or ephemeris are few (the cislunar ones);
+        # each is a different source (OEM table, Horizons, OPM), so they are
+        # evaluated one by one; the numerical integration inside is compiled.
+        t0 = time.perf_counter()
+        rs, vs, cs = [], [], []
+        for obj, es in state_pairs:
+            r, v, messages, name = propagate_state_object(es, t)
+            bad = np.array([m is not None for m in messages])
+            rs.append(r)
+            vs.append(v)
+            cs.append(np.where(bad, STATE_OBJECT_ERROR, 0).astype(np.int16))
+            propagators.append(name)
+            if bad.any():
+                k = int(np.flatnonzero(bad)[0])
+                report.errors.append(
+                    {"object": obj.norad_id or obj.provider_id, "name": obj.name, "first_error_epoch": iso_z(epochs[k]),
+                     "code": STATE_OBJECT_ERROR, "message": messages[k]}
+                )
+        r_km = np.concatenate([r_km, np.stack(rs)])
+        v_km_s = np.concatenate([v_km_s, np.stack(vs)])
+        codes = np.concatenate([codes, np.stack(cs)])
+        report.timings_s["propagate_states"] = time.perf_counter() - t0
+    all_pairs = mean_pairs + state_pairs
+    report.n_errors = len(report.errors)
     t0 = time.perf_counter()
     with Session.begin() as session:
         conn = session.connection()
         report.n_states = queries.insert_states(
             conn,
             run_id=report.run_id,
-            object_ids=[o.id for o, _ in mean_pairs],
-            element_set_ids=[e.id for _, e in mean_pairs],
+            object_ids=[o.id for o, _ in all_pairs],
+            element_set_ids=[e.id for _, e in all_pairs],
             epochs_utc=epochs,
-            r_km=res.r_km,
-            v_km_s=res.v_km_s,
-            error_code=res.error_code,
+            r_km=r_km,
+            v_km_s=v_km_s,
+            error_code=codes,
             frame=STATES_FRAME,
-            propagators=sgp4_batch.NAME,
+            propagators=propagators,
         )
     report.timings_s["store"] = time.perf_counter() - t0
+    report.arrays = CycleArrays(all_pairs, t, epochs, r_km, v_km_s, codes, propagators)

@@ -104,11 +104,12 @@ STATE_HANDLERS: dict[str, Callable[[Session, str, str, FileReport], None]] = {}
 
 def ingest_text(session: Session, text: str, source: str, hint: str | None = None) -> FileReport:
     """Parse and store one file's text inside the caller's transaction."""
+    import monitor.ingest_states  # noqa: F401  (registers OEM/OPM/Horizons handlers)
     from propagators.parsing.detect import parse_element_text, sniff_format
 
     report = FileReport(path=source)
     try:
-        fmt = sniff_format(text, hint)
+        fmt = sniff_format(text, hint, source=source)
     except FormatError as exc:
         report.error = str(exc)
         return report

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime
+from datetime import datetime, timezone
 
 import numpy as np
 from sqlalchemy.orm import sessionmaker
@@ -88,6 +88,8 @@ def propagate_object(Session, ident, start, stop, step_s, frame, fmt) -> str:
     from propagators.ccsds_write import write_oem
 
     good = np.array([m is None for m in messages])
+    if not good.any():
+        raise UsageError(f"object {ident!r}: no state could be computed in the window: {messages[0]}")
     center, ref_frame = {
         "teme": ("EARTH", "TEME"), "gcrs": ("EARTH", "GCRF"), "itrs": ("EARTH", "ITRF"),
         "mci": ("MOON", "ICRF"), "emr": ("EARTH-MOON BARYCENTER", "EMR"),
@@ -101,5 +103,6 @@ def propagate_object(Session, ident, start, stop, step_s, frame, fmt) -> str:
         r_km=r_km[good],
         v_km_s=v_km_s[good],
         originator="CISLUNAR-MONITOR",
+        creation_date=datetime.now(timezone.utc),
         comment=f"propagator {propagator}",
     )

@@ -1,0 +1,126 @@
+"""Ingest of state and ephemeris formats: CCSDS OEM (one element set per
+segment), OPM, and JPL Horizons vector tables.  Registered with
+``monitor.ingest.STATE_HANDLERS``; stored as element sets whose raw text is
+re-parsed by ``propagators.state_objects`` when the object is propagated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from db import queries
+from monitor.ingest import STATE_HANDLERS, FileReport
+from propagators.errors import FormatError, RecordError
+from propagators.ephemeris_objects import EphemerisObject
+from propagators.regime import classify_state, propagator_for
+from propagators.timeutil import datetimes_utc
+
+
+def _classify(table_or_state, t, r, v) -> str:
+    from propagators.frames_cislunar import moon_state_gcrs
+
+    rm, vm = moon_state_gcrs(t)
+    return classify_state(r, v, rm, vm)
+
+
+def _store(session: Session, report: FileReport, *, provider_id: str, name: str, fmt: str, source: str,
+           raw_text: str, start, stop, payload: dict, line: int | None, regime: str, kind: str) -> None:
+    obj, _ = queries.get_or_create_object(session, provider_id=provider_id, name=name)
+    es = queries.add_state_element_set(
+        session, obj=obj, fmt=fmt, source=source, raw_text=raw_text, epoch_utc=start, stop_utc=stop,
+        payload=payload, source_line=line,
+    )
+    report.records += 1
+    if es is None:
+        report.duplicates += 1
+        return
+    report.new += 1
+    prop, reason = propagator_for(regime, kind)
+    obj.regime, obj.propagator, obj.propagator_reason = regime, prop, reason
+
+
+def ingest_oem(session: Session, text: str, source: str, report: FileReport) -> None:
+    from propagators.parsing.oem import parse_oem
+
+    try:
+        oem = parse_oem(text, source=source)
+    except FormatError as exc:
+        report.error = str(exc)
+        return
+    report.rejections.extend(oem.rejections)
+    report.warnings.extend(oem.warnings)
+    for k, seg in enumerate(oem.segments):
+        md = seg.metadata
+        try:
+            table = EphemerisObject.from_oem_segment(seg, source=source)
+            first = table.first_state()
+            regime = _classify(table, first.epoch, first.r_gcrs_km, first.v_gcrs_km_s)
+        except RecordError as exc:
+            report.rejections.append(exc.located(source) if exc.source is None else exc)
+            continue
+        epochs = datetimes_utc(seg.epochs)
+        _store(
+            session, report, provider_id=md.object_id or md.object_name, name=md.object_name,
+            fmt=f"oem-{oem.format}", source=source, raw_text=text, start=epochs[0], stop=epochs[-1],
+            payload={"segment": k, "center": md.center_name, "frame": md.ref_frame},
+            line=int(seg.lines[0]) if seg.lines is not None and len(seg.lines) else None,
+            regime=regime, kind="ephemeris",
+        )
+
+
+def ingest_horizons(session: Session, text: str, source: str, report: FileReport) -> None:
+    from propagators.parsing.horizons import parse_horizons
+
+    try:
+        table = parse_horizons(text, source=source)
+    except FormatError as exc:
+        report.error = str(exc)
+        return
+    report.rejections.extend(table.rejections)
+    report.warnings.extend(table.warnings)
+    name = table.target or Path(source).stem
+    try:
+        eph = EphemerisObject.from_horizons(table)
+        first = eph.first_state()
+        regime = _classify(eph, first.epoch, first.r_gcrs_km, first.v_gcrs_km_s)
+    except RecordError as exc:
+        report.rejections.append(exc)
+        return
+    epochs = datetimes_utc(table.epochs)
+    _store(
+        session, report, provider_id=f"horizons:{name}", name=name, fmt="horizons-csv", source=source,
+        raw_text=text, start=epochs[0], stop=epochs[-1], payload={"center": table.center},
+        line=None, regime=regime, kind="ephemeris",
+    )
+
+
+def ingest_opm(session: Session, text: str, source: str, report: FileReport) -> None:
+    from propagators.parsing.opm import parse_opm
+
+    try:
+        opm = parse_opm(text, source=source)
+    except (FormatError, RecordError) as exc:
+        if isinstance(exc, RecordError):
+            report.rejections.append(exc)
+        else:
+            report.error = str(exc)
+        return
+    report.rejections.extend(opm.rejections)
+    report.warnings.extend(opm.warnings)
+    r, v = opm.state_gcrs()
+    regime = _classify(opm, opm.epoch, r, v)
+    epoch = datetimes_utc(opm.epoch)[0]
+    _store(
+        session, report, provider_id=opm.object_id or opm.object_name, name=opm.object_name,
+        fmt=f"opm-{opm.format}", source=source, raw_text=text, start=epoch, stop=None,
+        payload={"center": opm.center_name, "frame": opm.ref_frame, "maneuvers": len(opm.maneuvers)},
+        line=opm.line, regime=regime, kind="state",
+    )
+
+
+for _fmt in ("oem-kvn", "oem-xml"):
+    STATE_HANDLERS[_fmt] = ingest_oem
+for _fmt in ("opm-kvn", "opm-xml"):
+    STATE_HANDLERS[_fmt] = ingest_opm
+STATE_HANDLERS["horizons-csv"] = ingest_horizons
