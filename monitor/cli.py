@@ -306,7 +306,7 @@ _EXTRA_PARSERS: list = []
 
 
 def main(argv: list[str] | None = None) -> int:
-    from monitor import commands_ext  # noqa: F401  (registers later stages' commands)
+    from monitor import commands_ext, screening_cmds  # noqa: F401  (register later stages' commands)
     from propagators.errors import CislunarError, ConfigError
 
     parser = build_parser()
