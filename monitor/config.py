@@ -102,6 +102,7 @@ SCHEMA: dict[str, tuple[Any, Callable, str]] = {
     "cycle.inbox_poll_seconds": (30.0, _positive_float, "CISLUNAR_INBOX_POLL_SECONDS"),
     "retention.states_days": (7.0, _positive_float, "CISLUNAR_STATES_RETENTION_DAYS"),
     "screening.conjunction_km": (5.0, _positive_float, "CISLUNAR_CONJUNCTION_KM"),
+    "screening.cdm_dir": (str(REPO_ROOT / "var" / "cdm"), _path, "CISLUNAR_CDM_DIR"),
     "smtp.host": (None, _opt_str, "CISLUNAR_SMTP_HOST"),
     "smtp.port": (25, _port, "CISLUNAR_SMTP_PORT"),
     "smtp.starttls": (False, _bool, "CISLUNAR_SMTP_STARTTLS"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 from sqlalchemy.orm import sessionmaker
@@ -56,6 +56,8 @@ class CycleReport:
     timings_s: dict[str, float] = field(default_factory=dict)
     status: str = "ok"
     arrays: "CycleArrays | None" = None
+    screening: dict = field(default_factory=dict)
+    alerts: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         from propagators.timeutil import iso_z
@@ -72,6 +74,8 @@ class CycleReport:
             "propagation_errors": self.n_errors,
             "errors": self.errors,
             "warnings": self.warnings,
+            "screening": self.screening,
+            "alerts": self.alerts,
             "timings_s": {k: round(v, 4) for k, v in self.timings_s.items()},
         }
 
@@ -87,6 +91,7 @@ def run_cycle(
     conjunction_km: float | None = None,
     on_commit=None,
     windows: list[datetime] | None = None,
+    screen: bool = True,
 ) -> CycleReport:
     """Propagate every object over [at, at + horizon] and store the states.
 
@@ -103,6 +108,8 @@ def run_cycle(
     report = CycleReport(run_id=run_id, at_utc=at_utc, horizon_h=horizon_h, step_s=step_s)
     try:
         _propagate_and_store(Session, report, at_utc, stop_utc, step_s)
+        if screen and report.arrays is not None:
+            _screen_and_alert(Session, report, settings, conjunction_km)
         report.status = "ok"
         error = None
     except BaseException as exc:  # record the failure, then let it propagate
@@ -205,3 +212,29 @@ def _propagate_and_store(Session, report: CycleReport, at_utc, stop_utc, step_s)
         )
     report.timings_s["store"] = time.perf_counter() - t0
     report.arrays = CycleArrays(all_pairs, t, epochs, r_km, v_km_s, codes, propagators)
+
+
+def _screen_and_alert(Session, report: CycleReport, settings, conjunction_km: float | None) -> None:
+    """Screen the propagated states, store events, evaluate alert rules: one
+    transaction, so events, alerts and their outbox messages commit together."""
+    from pathlib import Path
+
+    from monitor.screening_stage import screen_and_store
+
+    threshold = conjunction_km or (settings["screening.conjunction_km"] if settings is not None else 5.0)
+    cdm_dir = Path(settings["screening.cdm_dir"]) if settings is not None and settings["screening.cdm_dir"] else None
+    t0 = time.perf_counter()
+    with Session.begin() as session:
+        result = screen_and_store(session, report.run_id, report.arrays, threshold_km=threshold, cdm_dir=cdm_dir)
+        report.screening = result.as_dict()
+        report.timings_s["screen"] = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        try:
+            from alerts import engine as alert_engine
+            from alerts.rules import load_rules
+        except ImportError:  # alerting not installed in this build
+            alert_engine = None
+        if alert_engine is not None and hasattr(alert_engine, "process_run"):
+            rules = load_rules((settings.raw if settings is not None else {}).get("alerts", {}))
+            report.alerts = alert_engine.process_run(session, report.run_id, rules, datetime.now(timezone.utc))
+        report.timings_s["alerts"] = time.perf_counter() - t1

@@ -1,0 +1,219 @@
+"""Screening stage of a cycle: conjunctions and operating-region events.
+
+Pure geometry comes from ``propagators.screening``; this module turns its
+results into ``Event`` rows with one ``EventUpdate`` per cycle, so the same
+encounter seen in successive cycles is one event with a history.  Each
+conjunction also gets a CCSDS CDM 2.0 file and a Pc (Foster, with
+documented default covariances when the objects have none, flagged).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db import queries
+from db.models import Event, EventUpdate
+from propagators.timeutil import iso_z
+
+log = logging.getLogger(__name__)
+
+# Two sightings of the same pair belong to the same event when their TCAs
+# differ by less than this (element-set updates move a TCA by seconds to
+# minutes; two genuine encounters of one pair are at least ~half an orbit
+# apart, 45 min in LEO).
+SAME_ENCOUNTER_WINDOW = timedelta(minutes=30)
+PC_REGIME = {"LUNAR": "CISLUNAR", "LIBRATION": "CISLUNAR"}
+
+
+@dataclass
+class ScreeningResult:
+    conjunctions: int = 0
+    region_events: int = 0
+    new_events: int = 0
+    updated_events: int = 0
+    gone_events: int = 0
+    event_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "event_ids"}
+
+
+def _upsert_event(session: Session, run_id: int, now: datetime, *, kind: str, fingerprint: str | None,
+                  match, values: dict, result: ScreeningResult) -> Event:
+    """Find the event this sighting continues (``match`` query) or create it;
+    record the sighting as an ``EventUpdate``."""
+    ev = session.scalar(match) if match is not None else None
+    if ev is None:
+        ev = Event(kind=kind, fingerprint=fingerprint, first_run_id=run_id, first_seen_at=now, status="active", **values)
+        ev.last_run_id, ev.last_seen_at = run_id, now
+        session.add(ev)
+        session.flush()
+        result.new_events += 1
+    else:
+        for k, v in values.items():
+            setattr(ev, k, v)
+        ev.last_run_id, ev.last_seen_at, ev.status = run_id, now, "active"
+        result.updated_events += 1
+    session.add(
+        EventUpdate(
+            event_id=ev.id, run_id=run_id, seen_at=now,
+            **{k: values.get(k) for k in (
+                "tca_utc", "start_utc", "end_utc", "miss_km", "relative_speed_km_s", "penetration_km", "pc",
+                "pc_method", "element_set_id", "other_element_set_id", "propagator", "details_json")},
+        )
+    )
+    result.event_ids.append(ev.id)
+    return ev
+
+
+def screen_and_store(session: Session, run_id: int, arrays, *, threshold_km: float, cdm_dir: Path | None,
+                     regions=None, now: datetime | None = None) -> ScreeningResult:
+    from propagators.screening.conjunctions import screen_conjunctions
+
+    now = now or datetime.now(timezone.utc)
+    result = ScreeningResult()
+    epochs = arrays.epochs
+    if len(epochs) < 2:
+        return result
+    t0 = epochs[0]
+    t_s = np.array([(e - t0).total_seconds() for e in epochs])
+    table = screen_conjunctions(arrays.r_gcrs_km, arrays.v_gcrs_km_s, t_s, threshold_km=threshold_km)
+    result.conjunctions = int(len(table))
+    for row in table:
+        _store_conjunction(session, run_id, now, arrays, row, t0, cdm_dir, result)
+    result.region_events = _store_region_events(session, run_id, now, arrays, t_s, t0, regions, result)
+    # Events of earlier runs whose time falls in this window but were not
+    # seen now have disappeared (new element sets moved the objects apart).
+    window_end = epochs[-1]
+    stale = session.scalars(
+        select(Event).where(
+            Event.status == "active", Event.last_run_id != run_id,
+            Event.tca_utc >= t0, Event.tca_utc <= window_end,
+        )
+    ).all()
+    for ev in stale:
+        ev.status = "gone"
+        result.gone_events += 1
+    return result
+
+
+def _store_conjunction(session, run_id, now, arrays, row, t0, cdm_dir, result) -> None:
+    from propagators.screening.pc import Conjunction, compute_pc
+
+    i, j = int(row["i"]), int(row["j"])
+    (oi, ei), (oj, ej) = arrays.pairs[i], arrays.pairs[j]
+    if oi.id > oj.id:
+        (oi, ei, i), (oj, ej, j) = (oj, ej, j), (oi, ei, i)
+        ri, vi, rj, vj = row["r_j_gcrs_km"], row["v_j_gcrs_km_s"], row["r_i_gcrs_km"], row["v_i_gcrs_km_s"]
+    else:
+        ri, vi, rj, vj = row["r_i_gcrs_km"], row["v_i_gcrs_km_s"], row["r_j_gcrs_km"], row["v_j_gcrs_km_s"]
+    tca = t0 + timedelta(seconds=float(row["tca_s"]))
+    age_i = (tca - ei.epoch_utc).total_seconds() / 86400.0
+    age_j = (tca - ej.epoch_utc).total_seconds() / 86400.0
+    conj = Conjunction(
+        np.array(ri), np.array(vi), None, np.array(rj), np.array(vj), None, tca=tca, frame="GCRS",
+        object1=oi.label, object2=oj.label,
+        regime1=PC_REGIME.get(oi.regime or "GEO", oi.regime or "GEO"),
+        regime2=PC_REGIME.get(oj.regime or "GEO", oj.regime or "GEO"),
+        element_age_days1=age_i, element_age_days2=age_j,
+    )
+    pc = compute_pc(conj, method="foster")
+    details = {
+        "r1_gcrs_km": list(map(float, ri)), "v1_gcrs_km_s": list(map(float, vi)),
+        "r2_gcrs_km": list(map(float, rj)), "v2_gcrs_km_s": list(map(float, vj)),
+        "hbr_m": pc.hbr_m, "pc_warnings": pc.warnings, "at_window_edge": bool(row["at_window_edge"]),
+        "element_age_days": [age_i, age_j], "covariance": "default by regime and element-set age",
+    }
+    values = dict(
+        object_id=oi.id, other_object_id=oj.id, tca_utc=tca, start_utc=None, end_utc=None,
+        miss_km=float(row["miss_km"]), relative_speed_km_s=float(row["relative_speed_km_s"]),
+        pc=None if not math.isfinite(pc.pc) else float(pc.pc), pc_method=pc.method,
+        element_set_id=ei.id, other_element_set_id=ej.id,
+        propagator=",".join(sorted({arrays.propagators[i], arrays.propagators[j]})),
+        details_json=json.dumps(details),
+    )
+    match = (
+        select(Event)
+        .where(Event.kind == "conjunction", Event.object_id == oi.id, Event.other_object_id == oj.id,
+               Event.tca_utc >= tca - SAME_ENCOUNTER_WINDOW, Event.tca_utc <= tca + SAME_ENCOUNTER_WINDOW)
+        .order_by(Event.id)
+        .limit(1)
+    )
+    fingerprint = f"conjunction:{oi.id}:{oj.id}:{tca.strftime('%Y%m%dT%H%M')}"
+    ev = _upsert_event(session, run_id, now, kind="conjunction", fingerprint=fingerprint, match=match,
+                       values=values, result=result)
+    if cdm_dir is not None:
+        _write_cdm(cdm_dir, ev, run_id, conj, pc, oi, oj, now)
+
+
+def _write_cdm(cdm_dir: Path, ev: Event, run_id: int, conj, pc, oi, oj, now) -> None:
+    from dataclasses import replace
+
+    from propagators.ccsds_cdm_write import format_cdm_kvn
+    from propagators.screening.pc import default_covariance_rtn, rtn_to_inertial_cov
+
+    cov1 = rtn_to_inertial_cov(default_covariance_rtn(conj.regime1, conj.element_age_days1), conj.r1_km, conj.v1_km_s)
+    cov2 = rtn_to_inertial_cov(default_covariance_rtn(conj.regime2, conj.element_age_days2), conj.r2_km, conj.v2_km_s)
+    text = format_cdm_kvn(
+        replace(conj, cov1_km=cov1, cov2_km=cov2),
+        originator="CISLUNAR-MONITOR",
+        message_id=f"CISLUNAR-{ev.id}-{run_id}",
+        creation_date=now,
+        pc_result=pc,
+        objects=(
+            {"OBJECT_DESIGNATOR": str(oi.norad_id or oi.provider_id), "OBJECT_NAME": oi.name or "UNKNOWN",
+             "INTERNATIONAL_DESIGNATOR": oi.intl_designator or "UNKNOWN", "COVARIANCE_METHOD": "DEFAULT"},
+            {"OBJECT_DESIGNATOR": str(oj.norad_id or oj.provider_id), "OBJECT_NAME": oj.name or "UNKNOWN",
+             "INTERNATIONAL_DESIGNATOR": oj.intl_designator or "UNKNOWN", "COVARIANCE_METHOD": "DEFAULT"},
+        ),
+        comments=("Covariances are the documented defaults by regime and element-set age (no measured covariance).",),
+    )
+    cdm_dir.mkdir(parents=True, exist_ok=True)
+    (cdm_dir / f"event-{ev.id}-run-{run_id}.cdm").write_text(text)
+
+
+def _store_region_events(session, run_id, now, arrays, t_s, t0, regions, result) -> int:
+    """Operating-region approaches and entries (``propagators.screening.regions``)."""
+    try:
+        from propagators.screening import regions as regions_mod
+    except ImportError:  # the region module is not part of this build
+        return 0
+    if not hasattr(regions_mod, "region_crossings"):
+        return 0
+    defs = regions if regions is not None else regions_mod.default_regions()
+    events = regions_mod.region_crossings(arrays.r_gcrs_km, arrays.v_gcrs_km_s, t_s, defs)
+    n = 0
+    for ev in events:
+        i = int(ev.object_index)
+        obj, es = arrays.pairs[i]
+        start = t0 + timedelta(seconds=float(ev.start_s)) if ev.start_s is not None else None
+        end = t0 + timedelta(seconds=float(ev.end_s)) if ev.end_s is not None else None
+        kind = ev.kind
+        values = dict(
+            object_id=obj.id, other_object_id=None, region=ev.region, tca_utc=start, start_utc=start, end_utc=end,
+            miss_km=getattr(ev, "min_distance_km", None), relative_speed_km_s=getattr(ev, "speed_vs_circular_km_s", None),
+            penetration_km=getattr(ev, "penetration_km", None), pc=None, pc_method=None,
+            element_set_id=es.id, other_element_set_id=None, propagator=arrays.propagators[i],
+            details_json=json.dumps({k: (float(v) if isinstance(v, (float, np.floating)) else v)
+                                     for k, v in getattr(ev, "__dict__", {}).items()
+                                     if isinstance(v, (int, float, str, bool, np.floating, type(None)))}),
+        )
+        match = (
+            select(Event)
+            .where(Event.kind == kind, Event.object_id == obj.id, Event.region == ev.region,
+                   Event.start_utc >= start - SAME_ENCOUNTER_WINDOW, Event.start_utc <= start + SAME_ENCOUNTER_WINDOW)
+            .order_by(Event.id).limit(1)
+        ) if start is not None else None
+        fingerprint = f"{kind}:{obj.id}:{ev.region}:{start.strftime('%Y%m%dT%H%M') if start else 'open'}:{run_id if start is None else ''}"
+        _upsert_event(session, run_id, now, kind=kind, fingerprint=fingerprint, match=match, values=values, result=result)
+        n += 1
+    return n
