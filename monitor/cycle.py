@@ -219,13 +219,17 @@ def _screen_and_alert(Session, report: CycleReport, settings, conjunction_km: fl
     transaction, so events, alerts and their outbox messages commit together."""
     from pathlib import Path
 
-    from monitor.screening_stage import screen_and_store
+    from monitor.screening_stage import compute_sightings, screen_and_store
 
     threshold = conjunction_km or (settings["screening.conjunction_km"] if settings is not None else 5.0)
     cdm_dir = Path(settings["screening.cdm_dir"]) if settings is not None and settings["screening.cdm_dir"] else None
     t0 = time.perf_counter()
+    # Geometry first, with no database lock held; then one short write
+    # transaction for events, alerts and outbox messages together.
+    sightings = compute_sightings(report.arrays, threshold_km=threshold, write_cdm=cdm_dir is not None)
     with Session.begin() as session:
-        result = screen_and_store(session, report.run_id, report.arrays, threshold_km=threshold, cdm_dir=cdm_dir)
+        result = screen_and_store(session, report.run_id, report.arrays, threshold_km=threshold, cdm_dir=cdm_dir,
+                                  sightings=sightings)
         report.screening = result.as_dict()
         report.timings_s["screen"] = time.perf_counter() - t0
         t1 = time.perf_counter()

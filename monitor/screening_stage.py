@@ -75,47 +75,89 @@ def _upsert_event(session: Session, run_id: int, now: datetime, *, kind: str, fi
     return ev
 
 
-def screen_and_store(session: Session, run_id: int, arrays, *, threshold_km: float, cdm_dir: Path | None,
-                     regions=None, now: datetime | None = None) -> ScreeningResult:
+@dataclass
+class Sighting:
+    """One event as this cycle computed it, ready to be stored."""
+
+    kind: str
+    fingerprint: str
+    values: dict
+    match_window: tuple  # (column name, centre datetime) for continuing an earlier event
+    cdm_text: str | None = None
+
+
+def compute_sightings(arrays, *, threshold_km: float, regions=None, now: datetime | None = None,
+                      write_cdm: bool = True) -> tuple[list[Sighting], int]:
+    """Pure computation (no database, no lock held): conjunctions with Pc and
+    CDM text, and operating-region approaches and entries."""
     from propagators.screening.conjunctions import screen_conjunctions
 
     now = now or datetime.now(timezone.utc)
-    result = ScreeningResult()
     epochs = arrays.epochs
     if len(epochs) < 2:
-        return result
+        return [], 0
     t0 = epochs[0]
     t_s = np.array([(e - t0).total_seconds() for e in epochs])
     table = screen_conjunctions(arrays.r_gcrs_km, arrays.v_gcrs_km_s, t_s, threshold_km=threshold_km)
-    result.conjunctions = int(len(table))
-    for row in table:
-        _store_conjunction(session, run_id, now, arrays, row, t0, cdm_dir, result)
-    result.region_events = _store_region_events(session, run_id, now, arrays, t_s, t0, regions, result)
+    sightings = [_conjunction_sighting(arrays, row, t0, now, write_cdm) for row in table]
+    sightings += _region_sightings(arrays, t_s, t0, regions)
+    return sightings, int(len(table))
+
+
+def screen_and_store(session: Session, run_id: int, arrays, *, threshold_km: float, cdm_dir: Path | None,
+                     regions=None, now: datetime | None = None, sightings=None) -> ScreeningResult:
+    """Store what ``compute_sightings`` found (computing it first when not given)."""
+    now = now or datetime.now(timezone.utc)
+    result = ScreeningResult()
+    if sightings is None:
+        sightings, n_conj = compute_sightings(arrays, threshold_km=threshold_km, regions=regions, now=now,
+                                              write_cdm=cdm_dir is not None)
+    else:
+        sightings, n_conj = sightings
+    result.conjunctions = n_conj
+    result.region_events = sum(1 for s in sightings if s.kind != "conjunction")
+    for sg in sightings:
+        column = Event.tca_utc if sg.match_window[0] == "tca_utc" else Event.start_utc
+        centre = sg.match_window[1]
+        q = select(Event).where(Event.kind == sg.kind, Event.object_id == sg.values["object_id"])
+        if sg.values.get("other_object_id") is not None:
+            q = q.where(Event.other_object_id == sg.values["other_object_id"])
+        if sg.values.get("region") is not None:
+            q = q.where(Event.region == sg.values["region"])
+        match = None
+        if centre is not None:
+            match = q.where(column >= centre - SAME_ENCOUNTER_WINDOW, column <= centre + SAME_ENCOUNTER_WINDOW).order_by(Event.id).limit(1)
+        ev = _upsert_event(session, run_id, now, kind=sg.kind, fingerprint=sg.fingerprint, match=match,
+                           values=sg.values, result=result)
+        if sg.cdm_text is not None and cdm_dir is not None:
+            cdm_dir.mkdir(parents=True, exist_ok=True)
+            (cdm_dir / f"event-{ev.id}-run-{run_id}.cdm").write_text(
+                sg.cdm_text.replace("MESSAGE_ID = CISLUNAR-PENDING", f"MESSAGE_ID = CISLUNAR-{ev.id}-{run_id}")
+            )
     # Events of earlier runs whose time falls in this window but were not
     # seen now have disappeared (new element sets moved the objects apart).
-    window_end = epochs[-1]
-    stale = session.scalars(
-        select(Event).where(
-            Event.status == "active", Event.last_run_id != run_id,
-            Event.tca_utc >= t0, Event.tca_utc <= window_end,
-        )
-    ).all()
-    for ev in stale:
-        ev.status = "gone"
-        result.gone_events += 1
+    if arrays.epochs:
+        stale = session.scalars(
+            select(Event).where(
+                Event.status == "active", Event.last_run_id != run_id,
+                Event.tca_utc >= arrays.epochs[0], Event.tca_utc <= arrays.epochs[-1],
+            )
+        ).all()
+        for ev in stale:
+            ev.status = "gone"
+            result.gone_events += 1
     return result
 
 
-def _store_conjunction(session, run_id, now, arrays, row, t0, cdm_dir, result) -> None:
+def _conjunction_sighting(arrays, row, t0, now, write_cdm: bool) -> Sighting:
     from propagators.screening.pc import Conjunction, compute_pc
 
     i, j = int(row["i"]), int(row["j"])
     (oi, ei), (oj, ej) = arrays.pairs[i], arrays.pairs[j]
-    if oi.id > oj.id:
+    ri, vi, rj, vj = row["r_i_gcrs_km"], row["v_i_gcrs_km_s"], row["r_j_gcrs_km"], row["v_j_gcrs_km_s"]
+    if oi.id > oj.id:  # one orientation per pair, so successive cycles match
         (oi, ei, i), (oj, ej, j) = (oj, ej, j), (oi, ei, i)
-        ri, vi, rj, vj = row["r_j_gcrs_km"], row["v_j_gcrs_km_s"], row["r_i_gcrs_km"], row["v_i_gcrs_km_s"]
-    else:
-        ri, vi, rj, vj = row["r_i_gcrs_km"], row["v_i_gcrs_km_s"], row["r_j_gcrs_km"], row["v_j_gcrs_km_s"]
+        ri, vi, rj, vj = rj, vj, ri, vi
     tca = t0 + timedelta(seconds=float(row["tca_s"]))
     age_i = (tca - ei.epoch_utc).total_seconds() / 86400.0
     age_j = (tca - ej.epoch_utc).total_seconds() / 86400.0
@@ -134,28 +176,19 @@ def _store_conjunction(session, run_id, now, arrays, row, t0, cdm_dir, result) -
         "element_age_days": [age_i, age_j], "covariance": "default by regime and element-set age",
     }
     values = dict(
-        object_id=oi.id, other_object_id=oj.id, tca_utc=tca, start_utc=None, end_utc=None,
+        object_id=oi.id, other_object_id=oj.id, region=None, tca_utc=tca, start_utc=None, end_utc=None,
         miss_km=float(row["miss_km"]), relative_speed_km_s=float(row["relative_speed_km_s"]),
-        pc=None if not math.isfinite(pc.pc) else float(pc.pc), pc_method=pc.method,
+        penetration_km=None, pc=None if not math.isfinite(pc.pc) else float(pc.pc), pc_method=pc.method,
         element_set_id=ei.id, other_element_set_id=ej.id,
         propagator=",".join(sorted({arrays.propagators[i], arrays.propagators[j]})),
         details_json=json.dumps(details),
     )
-    match = (
-        select(Event)
-        .where(Event.kind == "conjunction", Event.object_id == oi.id, Event.other_object_id == oj.id,
-               Event.tca_utc >= tca - SAME_ENCOUNTER_WINDOW, Event.tca_utc <= tca + SAME_ENCOUNTER_WINDOW)
-        .order_by(Event.id)
-        .limit(1)
-    )
     fingerprint = f"conjunction:{oi.id}:{oj.id}:{tca.strftime('%Y%m%dT%H%M')}"
-    ev = _upsert_event(session, run_id, now, kind="conjunction", fingerprint=fingerprint, match=match,
-                       values=values, result=result)
-    if cdm_dir is not None:
-        _write_cdm(cdm_dir, ev, run_id, conj, pc, oi, oj, now)
+    cdm = _cdm_text(conj, pc, oi, oj, now) if write_cdm else None
+    return Sighting("conjunction", fingerprint, values, ("tca_utc", tca), cdm)
 
 
-def _write_cdm(cdm_dir: Path, ev: Event, run_id: int, conj, pc, oi, oj, now) -> None:
+def _cdm_text(conj, pc, oi, oj, now) -> str:
     from dataclasses import replace
 
     from propagators.ccsds_cdm_write import format_cdm_kvn
@@ -163,10 +196,10 @@ def _write_cdm(cdm_dir: Path, ev: Event, run_id: int, conj, pc, oi, oj, now) -> 
 
     cov1 = rtn_to_inertial_cov(default_covariance_rtn(conj.regime1, conj.element_age_days1), conj.r1_km, conj.v1_km_s)
     cov2 = rtn_to_inertial_cov(default_covariance_rtn(conj.regime2, conj.element_age_days2), conj.r2_km, conj.v2_km_s)
-    text = format_cdm_kvn(
+    return format_cdm_kvn(
         replace(conj, cov1_km=cov1, cov2_km=cov2),
         originator="CISLUNAR-MONITOR",
-        message_id=f"CISLUNAR-{ev.id}-{run_id}",
+        message_id="CISLUNAR-PENDING",
         creation_date=now,
         pc_result=pc,
         objects=(
@@ -177,43 +210,48 @@ def _write_cdm(cdm_dir: Path, ev: Event, run_id: int, conj, pc, oi, oj, now) -> 
         ),
         comments=("Covariances are the documented defaults by regime and element-set age (no measured covariance).",),
     )
-    cdm_dir.mkdir(parents=True, exist_ok=True)
-    (cdm_dir / f"event-{ev.id}-run-{run_id}.cdm").write_text(text)
 
 
-def _store_region_events(session, run_id, now, arrays, t_s, t0, regions, result) -> int:
-    """Operating-region approaches and entries (``propagators.screening.regions``)."""
-    try:
-        from propagators.screening import regions as regions_mod
-    except ImportError:  # the region module is not part of this build
-        return 0
-    if not hasattr(regions_mod, "region_crossings"):
-        return 0
+REGION_KINDS = {"approach": "region_approach", "entry": "region_entry"}
+
+
+def _region_sightings(arrays, t_s, t0, regions) -> list[Sighting]:
+    """Operating-region approaches and entries (``propagators.screening.regions``).
+
+    Exits are not events of their own: they close the entry's pass (``end``)."""
+    from propagators.screening import regions as regions_mod
+
     defs = regions if regions is not None else regions_mod.default_regions()
     events = regions_mod.region_crossings(arrays.r_gcrs_km, arrays.v_gcrs_km_s, t_s, defs)
-    n = 0
+    exits: dict[tuple[int, str], list[float]] = {}
     for ev in events:
+        if ev.kind == "exit":
+            exits.setdefault((int(ev.object_index), ev.region), []).append(float(ev.t_s))
+    out: list[Sighting] = []
+    for ev in events:
+        kind = REGION_KINDS.get(ev.kind)
+        if kind is None:
+            continue
         i = int(ev.object_index)
         obj, es = arrays.pairs[i]
-        start = t0 + timedelta(seconds=float(ev.start_s)) if ev.start_s is not None else None
-        end = t0 + timedelta(seconds=float(ev.end_s)) if ev.end_s is not None else None
-        kind = ev.kind
+        start = t0 + timedelta(seconds=float(ev.t_s))
+        end = None
+        if kind == "region_entry":
+            later = [x for x in exits.get((i, ev.region), []) if x > ev.t_s]
+            end = t0 + timedelta(seconds=min(later)) if later else None
         values = dict(
             object_id=obj.id, other_object_id=None, region=ev.region, tca_utc=start, start_utc=start, end_utc=end,
-            miss_km=getattr(ev, "min_distance_km", None), relative_speed_km_s=getattr(ev, "speed_vs_circular_km_s", None),
-            penetration_km=getattr(ev, "penetration_km", None), pc=None, pc_method=None,
-            element_set_id=es.id, other_element_set_id=None, propagator=arrays.propagators[i],
-            details_json=json.dumps({k: (float(v) if isinstance(v, (float, np.floating)) else v)
-                                     for k, v in getattr(ev, "__dict__", {}).items()
-                                     if isinstance(v, (int, float, str, bool, np.floating, type(None)))}),
+            miss_km=float(ev.distance_km) if kind == "region_approach" else None,
+            relative_speed_km_s=None,
+            penetration_km=float(ev.distance_km) if kind == "region_entry" else None,
+            pc=None, pc_method=None, element_set_id=es.id, other_element_set_id=None,
+            propagator=arrays.propagators[i],
+            details_json=json.dumps({
+                "speed_ratio_to_circular": float(ev.speed_ratio),
+                "t_extreme": iso_z(t0 + timedelta(seconds=float(ev.t_extreme_s))),
+                "r_gcrs_km": list(map(float, ev.r_gcrs_km)), "v_gcrs_km_s": list(map(float, ev.v_gcrs_km_s)),
+            }),
         )
-        match = (
-            select(Event)
-            .where(Event.kind == kind, Event.object_id == obj.id, Event.region == ev.region,
-                   Event.start_utc >= start - SAME_ENCOUNTER_WINDOW, Event.start_utc <= start + SAME_ENCOUNTER_WINDOW)
-            .order_by(Event.id).limit(1)
-        ) if start is not None else None
-        fingerprint = f"{kind}:{obj.id}:{ev.region}:{start.strftime('%Y%m%dT%H%M') if start else 'open'}:{run_id if start is None else ''}"
-        _upsert_event(session, run_id, now, kind=kind, fingerprint=fingerprint, match=match, values=values, result=result)
-        n += 1
-    return n
+        fingerprint = f"{kind}:{obj.id}:{ev.region}:{start.strftime('%Y%m%dT%H%M')}"
+        out.append(Sighting(kind, fingerprint, values, ("start_utc", start)))
+    return out
