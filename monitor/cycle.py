@@ -233,12 +233,13 @@ def _screen_and_alert(Session, report: CycleReport, settings, conjunction_km: fl
         report.screening = result.as_dict()
         report.timings_s["screen"] = time.perf_counter() - t0
         t1 = time.perf_counter()
-        try:
-            from alerts import engine as alert_engine
+        from alerts import engine as alert_engine
+
+        if settings is not None:
+            rules = alert_engine.policy_for(settings)
+        else:
             from alerts.rules import load_rules
-        except ImportError:  # alerting not installed in this build
-            alert_engine = None
-        if alert_engine is not None and hasattr(alert_engine, "process_run"):
-            rules = load_rules((settings.raw if settings is not None else {}).get("alerts", {}))
-            report.alerts = alert_engine.process_run(session, report.run_id, rules, datetime.now(timezone.utc))
+
+            rules = load_rules({})
+        report.alerts = alert_engine.process_run(session, report.run_id, rules, datetime.now(timezone.utc))
         report.timings_s["alerts"] = time.perf_counter() - t1

@@ -9,6 +9,9 @@ service was down are caught up exactly once, coalesced into one run.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import json
 import logging
 import os
 import shutil
@@ -34,6 +37,66 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Shared by the job functions (APScheduler jobs take ids, not objects).
 _CONTEXT: dict = {}
+
+# Set on SIGTERM/SIGINT: jobs that wait (fetch retries, the outbox between
+# messages) stop early instead of holding up the shutdown.
+STOPPING = threading.Event()
+
+# ---------------------------------------------------------------- structured logs
+
+# The job (and run, when known) each log line belongs to; set per job call.
+LOG_CONTEXT: contextvars.ContextVar[dict] = contextvars.ContextVar("cislunar_log_context", default={})
+
+
+class _ContextFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        ctx = LOG_CONTEXT.get()
+        record.job = ctx.get("job", "-")
+        record.run_id = ctx.get("run", "-")
+        record.pid = os.getpid()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, pid, job, run, message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {
+            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "pid": getattr(record, "pid", os.getpid()),
+            "job": getattr(record, "job", "-"),
+            "run": getattr(record, "run_id", "-"),
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, default=str)
+
+
+TEXT_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s pid=%(pid)s job=%(job)s run=%(run_id)s %(message)s"
+
+
+def configure_service_logging(fmt: str | None = None, handlers: list[logging.Handler] | None = None) -> None:
+    """Service logs as ``key=value`` text, or JSON lines with
+    ``CISLUNAR_LOG_FORMAT=json``; each line names its job and run.
+    Applies to the root logger's handlers unless ``handlers`` are given."""
+    fmt = (fmt or os.environ.get("CISLUNAR_LOG_FORMAT") or "text").lower()
+    for handler in handlers if handlers is not None else logging.getLogger().handlers:
+        if not any(isinstance(f, _ContextFilter) for f in handler.filters):
+            handler.addFilter(_ContextFilter())
+        handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_LOG_FORMAT))
+
+
+@contextlib.contextmanager
+def in_job(name: str, run_id: int | None = None):
+    """Log lines inside carry ``job=name`` (and ``run=run_id``)."""
+    token = LOG_CONTEXT.set({"job": name, **({"run": run_id} if run_id is not None else {})})
+    try:
+        yield
+    finally:
+        LOG_CONTEXT.reset(token)
 
 
 def _now() -> datetime:
@@ -86,10 +149,13 @@ def cycle_job() -> None:
     def advance_watermark(session) -> None:
         queries.set_service_value(session, WATERMARK_KEY, windows[-1].isoformat())
 
-    run_cycle(
-        Session, at, horizon, settings["cycle.step_seconds"], kind=kind, settings=settings,
-        on_commit=advance_watermark, windows=windows,
-    )
+    with in_job("cycle"):
+        report = run_cycle(
+            Session, at, horizon, settings["cycle.step_seconds"], kind=kind, settings=settings,
+            on_commit=advance_watermark, windows=windows,
+        )
+    with in_job("cycle", report.run_id):
+        log.info("%s done: %d window(s) from %s, status %s", kind, len(windows), windows[0].isoformat(), report.status)
 
 
 def inbox_job() -> None:
@@ -154,7 +220,11 @@ def build_scheduler(settings):
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    sched = BlockingScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(max_workers=2)})
+    from monitor import alert_jobs  # noqa: F401  (adds outbox, source, dead-man and digest jobs to EXTRA_JOBS)
+
+    # cycle, inbox, heartbeat, retention, outbox, dead-man, sources: a slow
+    # fetch or a long cycle must not starve the heartbeat or the outbox.
+    sched = BlockingScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(max_workers=6)})
     common = {"coalesce": True, "max_instances": 1, "replace_existing": True}
     interval_s = settings["cycle.interval_minutes"] * 60
     # A late cycle is still worth running (the watermark makes it exact), so
@@ -170,7 +240,7 @@ def build_scheduler(settings):
     return sched
 
 
-EXTRA_JOBS: list = []  # later stages (outbox delivery, data sources) add jobs here
+EXTRA_JOBS: list = []  # later stages add jobs here: f(scheduler, settings, common_kwargs); see monitor.alert_jobs
 
 
 def dashboard_command(settings, port: int | None = None, address: str | None = None) -> list[str]:
@@ -186,8 +256,15 @@ def dashboard_command(settings, port: int | None = None, address: str | None = N
 
 
 def run_service(settings, with_dashboard: bool = False, demo_if_empty: bool = False) -> int:
+    from alerts.engine import policy_for
     from db import migrate
+    from monitor.sources import load_sources
 
+    # Refuse to start on an invalid [alerts] or [sources] section (ConfigError
+    # names the key; the CLI prints it and exits 2) before touching anything.
+    policy = policy_for(settings)
+    sources = load_sources(settings.raw.get("sources", {}))
+    configure_service_logging()
     lock = ServiceLock(settings.db_url, settings["service.lock_file"])
     try:
         lock.acquire()
@@ -199,7 +276,7 @@ def run_service(settings, with_dashboard: bool = False, demo_if_empty: bool = Fa
         migrate.upgrade(settings.db_url)
         engine = make_engine(settings.db_url)
         Session = session_factory(engine)
-        _CONTEXT.update(settings=settings, Session=Session)
+        _CONTEXT.update(settings=settings, Session=Session, policy=policy, sources=sources, started_at=_now())
         n = mark_interrupted_runs(Session)
         if n:
             log.warning("%d runs were left running by a previous stop; marked interrupted", n)
@@ -208,14 +285,17 @@ def run_service(settings, with_dashboard: bool = False, demo_if_empty: bool = Fa
 
             log.info(ingest_demo(Session, settings, if_empty=True)["message"])
         sched = build_scheduler(settings)
-        stopping = threading.Event()
+        STOPPING.clear()
+        stopper: list[threading.Thread] = []
 
         def on_signal(signum, _frame):
-            if stopping.is_set():
+            if STOPPING.is_set():
                 return
-            stopping.set()
+            STOPPING.set()
             log.info("signal %s: finishing the running job, then stopping", signal.Signals(signum).name)
-            threading.Thread(target=sched.shutdown, kwargs={"wait": True}, daemon=True).start()
+            t = threading.Thread(target=sched.shutdown, kwargs={"wait": True}, daemon=True)
+            stopper.append(t)
+            t.start()
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
@@ -228,7 +308,11 @@ def run_service(settings, with_dashboard: bool = False, demo_if_empty: bool = Fa
             print(f"dashboard: {url}", flush=True)
         log.info("service started (pid %d, database %s)", os.getpid(), _redact(settings.db_url))
         sched.start()
-        # shutdown(wait=True) ran in the signal thread: jobs finished.
+        # start() returns once the scheduler is stopped; wait until the
+        # running jobs have finished too (shutdown(wait=True) in the signal
+        # thread), so no run is still being written when we close them.
+        for t in stopper:
+            t.join()
         mark_interrupted_runs(Session)
         log.info("service stopped cleanly")
         return 0
