@@ -211,15 +211,21 @@ def add_state_element_set(
 
 
 def current_element_sets(
-    session: Session, at_utc: datetime | None = None, known_at_utc: datetime | None = None
+    session: Session,
+    at_utc: datetime | None = None,
+    known_at_utc: datetime | None = None,
+    object_ids: Iterable[int] | None = None,
 ) -> list[tuple[SpaceObject, ElementSet]]:
     """Per object, the element set to propagate at ``at_utc``.
 
     The newest set with epoch <= at (what was current then); for an object
     whose every set is later than ``at``, its earliest set.  ``known_at_utc``
-    restricts to sets ingested by then (replay "as known at the time").
+    restricts to sets ingested by then (replay "as known at the time");
+    ``object_ids`` to some objects (replay, one object's page).
     """
     q = select(ElementSet.object_id, ElementSet.id, ElementSet.epoch_utc)
+    if object_ids is not None:
+        q = q.where(ElementSet.object_id.in_(list(object_ids)))
     if known_at_utc is not None:
         q = q.where(ElementSet.ingested_at <= require_utc(known_at_utc))
     rows = session.execute(q).all()

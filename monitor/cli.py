@@ -277,11 +277,20 @@ def cmd_run(args, settings) -> int:
 
 
 def cmd_dashboard(args, settings) -> int:
+    """Replace this process with Streamlit, so signals reach the server
+    directly and stopping ``cislunar dashboard`` stops the dashboard."""
+    import os
+
     from monitor.service import dashboard_command
-    import subprocess
 
     cmd = dashboard_command(settings, port=args.port, address=args.address)
-    return subprocess.call(cmd)
+    env = dict(os.environ, CISLUNAR_DB_URL=settings.db_url)
+    if settings.source_file:
+        env["CISLUNAR_CONFIG"] = str(settings.source_file)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execvpe(cmd[0], cmd, env)
+    return EXIT_OK  # not reached
 
 
 COMMANDS = {

@@ -24,7 +24,7 @@ def compute_states(Session: sessionmaker, ident: str, start: datetime, stop: dat
         obj = queries.find_object(session, ident)
         if obj is None:
             raise UsageError(f"object {ident!r}: no object with that catalogue number, provider id or name")
-        pairs = [p for p in queries.current_element_sets(session, start) if p[0].id == obj.id]
+        pairs = queries.current_element_sets(session, start, object_ids=[obj.id])
         if not pairs:
             raise UsageError(f"object {ident!r}: no element set stored")
         obj, es = pairs[0]

@@ -1,0 +1,5 @@
+"""Page script (see dashboard/views/objects.py)."""
+
+from dashboard.views import objects
+
+objects.render()

@@ -1,0 +1,5 @@
+"""Page script (see dashboard/views/overview.py)."""
+
+from dashboard.views import overview
+
+overview.render()

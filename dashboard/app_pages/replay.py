@@ -1,0 +1,5 @@
+"""Page script (see dashboard/views/replay.py)."""
+
+from dashboard.views import replay
+
+replay.render()

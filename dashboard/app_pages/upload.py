@@ -1,0 +1,5 @@
+"""Page script (see dashboard/views/upload.py)."""
+
+from dashboard.views import upload
+
+upload.render()
