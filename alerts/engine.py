@@ -77,6 +77,7 @@ def event_facts(ev: Event, objects: _Objects) -> EventFacts:
         pc=ev.pc,
         penetration_km=ev.penetration_km,
         duration_minutes=duration,
+        regimes=tuple(o.regime for o in (objects.obj(ev.object_id), objects.obj(ev.other_object_id)) if o is not None and o.regime),
     )
 
 

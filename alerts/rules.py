@@ -14,7 +14,7 @@ start-up and refuses to start on the first invalid key, naming it::
 
     [alerts]
     recipients = ["ops@example.org"]   # when no route matches (else smtp.recipients)
-    email_min_severity = "info"        # alerts below this are recorded, never mailed
+    email_min_severity = "warning"     # alerts below this are recorded and shown, never mailed
     repeat_hours = 24                  # remind about an unchanged OPEN alert (0 = never)
     miss_factor = 0.5                  # re-notify when the miss distance falls to <= 0.5 x the last notified
     pc_factor = 10.0                   # re-notify when Pc grows to >= 10 x the last notified
@@ -37,6 +37,7 @@ start-up and refuses to start on the first invalid key, naming it::
     # duration_minutes_min = 30.0      # proximity
     # regions = ["EML1", "NRHO"]       # only events in these regions
     # groups = ["crewed"]              # only events involving an object of these groups
+    # regimes = ["CISLUNAR", "LUNAR"]  # only events involving an object of these regimes
     # recipients = ["fdo@example.org"] # added to the routed recipients
 
     # Routing: every matching route adds its recipients.
@@ -93,14 +94,22 @@ THRESHOLDS: dict[str, dict[str, tuple[str, str]]] = {
 # A miss distance must fall by at least this much to count as "halved"
 # (two docked modules sharing one element set sit at 0 km forever).
 MISS_NOISE_KM = 1e-3
-_RULE_FILTERS = ("name", "kind", "severity", "regions", "groups", "recipients")
+_RULE_FILTERS = ("name", "kind", "severity", "regions", "groups", "recipients", "regimes")
 
 DEFAULT_RULES: tuple[dict[str, Any], ...] = (
     {"name": "conjunction-critical-miss", "kind": "conjunction", "severity": "critical", "miss_km_max": 1.0},
     {"name": "conjunction-critical-pc", "kind": "conjunction", "severity": "critical", "pc_min": 1e-4},
     {"name": "conjunction-warning-miss", "kind": "conjunction", "severity": "warning", "miss_km_max": 5.0},
     {"name": "conjunction-warning-pc", "kind": "conjunction", "severity": "warning", "pc_min": 1e-5},
-    {"name": "region-entry", "kind": "region_entry", "severity": "warning"},
+    # Objects arriving from outside the traditional orbits (cislunar, lunar,
+    # libration-point, HEO) entering or approaching a protected region are
+    # what this monitor exists for; a GEO or MEO resident drifting across its
+    # own region's boundary is recorded as info.
+    {"name": "region-entry-visitor", "kind": "region_entry", "severity": "critical",
+     "regimes": ["CISLUNAR", "LUNAR", "LIBRATION", "HEO"]},
+    {"name": "region-approach-visitor", "kind": "region_approach", "severity": "warning",
+     "regimes": ["CISLUNAR", "LUNAR", "LIBRATION", "HEO"]},
+    {"name": "region-entry", "kind": "region_entry", "severity": "info"},
     {"name": "region-approach", "kind": "region_approach", "severity": "info"},
     {"name": "proximity", "kind": "proximity", "severity": "warning"},
     {"name": "manoeuvre", "kind": "manoeuvre", "severity": "info"},
@@ -121,6 +130,7 @@ class EventFacts:
     pc: float | None = None
     penetration_km: float | None = None
     duration_minutes: float | None = None
+    regimes: tuple[str, ...] = ()  # of the object(s) involved
 
 
 @dataclass(frozen=True)
@@ -132,11 +142,14 @@ class Rule:
     regions: frozenset[str] | None = None
     groups: tuple[str, ...] = ()
     recipients: tuple[str, ...] = ()
+    regimes: frozenset[str] | None = None
 
     def matches(self, facts: EventFacts, groups: Mapping[str, frozenset[int]]) -> bool:
         if facts.kind != self.kind:
             return False
         if self.regions is not None and facts.region not in self.regions:
+            return False
+        if self.regimes is not None and not any(r in self.regimes for r in facts.regimes):
             return False
         if self.groups and not any(n in groups[g] for g in self.groups for n in facts.norad_ids):
             return False
@@ -223,7 +236,7 @@ class AlertPolicy:
     groups: Mapping[str, frozenset[int]] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     recipients: tuple[str, ...] = ()
-    email_min_severity: str = "info"
+    email_min_severity: str = "warning"
     repeat_hours: float = 24.0
     miss_factor: float = 0.5
     pc_factor: float = 10.0
@@ -423,7 +436,20 @@ def _load_rule(raw: Any, i: int, seen: set[str], groups, known_regions) -> Rule:
         regions=_regions(raw["regions"], _key(prefix, "regions"), known_regions) if "regions" in raw else None,
         groups=_group_refs(raw["groups"], _key(prefix, "groups"), groups) if "groups" in raw else (),
         recipients=_addresses(raw["recipients"], _key(prefix, "recipients")) if "recipients" in raw else (),
+        regimes=_regimes(raw["regimes"], _key(prefix, "regimes")) if "regimes" in raw else None,
     )
+
+
+REGIMES = ("LEO", "MEO", "GEO", "HEO", "CISLUNAR", "LUNAR", "LIBRATION")
+
+
+def _regimes(value: Any, key: str) -> frozenset[str]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ConfigError(key, value, "a non-empty list of regimes: " + ", ".join(REGIMES))
+    bad = [v for v in value if v.upper() not in REGIMES]
+    if bad:
+        raise ConfigError(key, bad[0], "one of " + ", ".join(REGIMES))
+    return frozenset(v.upper() for v in value)
 
 
 def _load_route(raw: Any, i: int, groups, known_regions) -> Route:
@@ -543,7 +569,7 @@ def load_rules(
         groups=groups,
         routes=routes,
         recipients=_addresses(raw["recipients"], "alerts.recipients") if raw.get("recipients") else (),
-        email_min_severity=_severity(raw.get("email_min_severity", "info"), "alerts.email_min_severity"),
+        email_min_severity=_severity(raw.get("email_min_severity", "warning"), "alerts.email_min_severity"),
         repeat_hours=_number(raw.get("repeat_hours", 24.0), "alerts.repeat_hours", minimum=0),
         miss_factor=miss_factor,
         pc_factor=pc_factor,

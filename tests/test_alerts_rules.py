@@ -170,3 +170,30 @@ def test_message_ids_are_deterministic_and_threadable():
     assert a1.startswith("<alert-") and a1.endswith("-1@cislunar-monitor>")
     assert message_id("conj:1:2:2026-07-06T18", 2, "x") != message_id("conj:1:3:2026-07-06T18", 2, "x")
     assert [tag_for(r) for r in ("new", "reminder: x", "resolved: y", "reopened: z", "Pc rose")] == ["NEW", "REMINDER", "RESOLVED", "REOPENED", "UPDATE"]
+
+
+def test_default_rules_separate_visitors_from_residents():
+    """A cislunar object entering a protected region is critical; a GEO
+    resident drifting across its own region's boundary is info (recorded,
+    not mailed under the default email_min_severity = warning)."""
+    from alerts.rules import EventFacts, load_rules
+
+    policy = load_rules({})
+    visitor = EventFacts(kind="region_entry", fingerprint="a", region="IADC GEO", norad_ids=(1,), penetration_km=50.0,
+                         regimes=("CISLUNAR",))
+    resident = EventFacts(kind="region_entry", fingerprint="b", region="IADC GEO", norad_ids=(2,), penetration_km=50.0,
+                          regimes=("GEO",))
+    assert policy.evaluate(visitor).severity == "critical"
+    assert policy.evaluate(resident).severity == "info"
+    assert not policy.mails("info") and policy.mails("warning")
+
+
+def test_regimes_filter_is_validated():
+    import pytest
+
+    from alerts.rules import load_rules
+    from propagators.errors import ConfigError
+
+    with pytest.raises(ConfigError) as info:
+        load_rules({"rules": [{"name": "x", "kind": "region_entry", "severity": "warning", "regimes": ["MARS"]}]})
+    assert info.value.key == "alerts.rules[0].regimes" and info.value.value == "MARS"
