@@ -254,6 +254,26 @@ def current_element_sets(
     return out
 
 
+def previous_element_sets(session: Session, current: list[tuple[int, ElementSet]]) -> dict[int, ElementSet]:
+    """Per object, the element set just before its current one (by epoch):
+    what a manoeuvre check compares the current set with."""
+    if not current:
+        return {}
+    cur = {oid: es for oid, es in current}
+    rows = session.execute(
+        select(ElementSet.object_id, ElementSet.id, ElementSet.epoch_utc).where(ElementSet.object_id.in_(list(cur)))
+    ).all()
+    best: dict[int, tuple[datetime, int]] = {}
+    for oid, es_id, epoch in rows:
+        if epoch < cur[oid].epoch_utc and (oid not in best or epoch > best[oid][0]):
+            best[oid] = (epoch, es_id)
+    if not best:
+        return {}
+    ids = [es_id for _, es_id in best.values()]
+    sets = {es.id: es for es in session.scalars(select(ElementSet).where(ElementSet.id.in_(ids)))}
+    return {oid: sets[es_id] for oid, (_, es_id) in best.items()}
+
+
 def newest_element_epoch(session: Session) -> datetime | None:
     return session.scalar(select(func.max(ElementSet.epoch_utc)))
 

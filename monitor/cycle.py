@@ -39,6 +39,7 @@ class CycleArrays:
     v_gcrs_km_s: np.ndarray
     error_code: np.ndarray  # (n, m)
     propagators: list[str]
+    previous: dict = field(default_factory=dict)  # row -> the object's previous ElementSet (manoeuvre check)
 
 
 @dataclass
@@ -211,7 +212,10 @@ def _propagate_and_store(Session, report: CycleReport, at_utc, stop_utc, step_s)
             propagators=propagators,
         )
     report.timings_s["store"] = time.perf_counter() - t0
-    report.arrays = CycleArrays(all_pairs, t, epochs, r_km, v_km_s, codes, propagators)
+    with Session() as session:
+        prev = queries.previous_element_sets(session, [(o.id, e) for o, e in all_pairs])
+    previous = {k: prev[o.id] for k, (o, _) in enumerate(all_pairs) if o.id in prev}
+    report.arrays = CycleArrays(all_pairs, t, epochs, r_km, v_km_s, codes, propagators, previous)
 
 
 def _screen_and_alert(Session, report: CycleReport, settings, conjunction_km: float | None) -> None:

@@ -38,6 +38,8 @@ PC_REGIME = {"LUNAR": "CISLUNAR", "LIBRATION": "CISLUNAR"}
 class ScreeningResult:
     conjunctions: int = 0
     region_events: int = 0
+    proximity_events: int = 0
+    manoeuvres: int = 0
     new_events: int = 0
     updated_events: int = 0
     gone_events: int = 0
@@ -99,9 +101,27 @@ def compute_sightings(arrays, *, threshold_km: float, regions=None, now: datetim
     t0 = epochs[0]
     t_s = np.array([(e - t0).total_seconds() for e in epochs])
     table = screen_conjunctions(arrays.r_gcrs_km, arrays.v_gcrs_km_s, t_s, threshold_km=threshold_km)
-    sightings = [_conjunction_sighting(arrays, row, t0, now, write_cdm) for row in table]
+    proximity = _proximity_sightings(arrays, t_s, t0)
+    # A close approach inside a sustained proximity (docked modules,
+    # co-located GEO satellites, an inspector on station) is that proximity,
+    # not a conjunction to re-alert every cycle.
+    in_proximity = [(sg.values["_i"], sg.values["_j"], sg.values["start_utc"], sg.values["end_utc"]) for sg in proximity]
+    sightings = []
+    n_conj = 0
+    for row in table:
+        tca = t0 + timedelta(seconds=float(row["tca_s"]))
+        i, j = sorted((int(row["i"]), int(row["j"])))
+        if any(i == a and j == b and s0 <= tca <= s1 for a, b, s0, s1 in in_proximity):
+            continue
+        sightings.append(_conjunction_sighting(arrays, row, t0, now, write_cdm))
+        n_conj += 1
+    for sg in proximity:
+        sg.values.pop("_i")
+        sg.values.pop("_j")
+    sightings += proximity
     sightings += _region_sightings(arrays, t_s, t0, regions)
-    return sightings, int(len(table))
+    sightings += _manoeuvre_sightings(arrays)
+    return sightings, n_conj
 
 
 def screen_and_store(session: Session, run_id: int, arrays, *, threshold_km: float, cdm_dir: Path | None,
@@ -115,7 +135,9 @@ def screen_and_store(session: Session, run_id: int, arrays, *, threshold_km: flo
     else:
         sightings, n_conj = sightings
     result.conjunctions = n_conj
-    result.region_events = sum(1 for s in sightings if s.kind != "conjunction")
+    result.region_events = sum(1 for s in sightings if s.kind.startswith("region_"))
+    result.proximity_events = sum(1 for s in sightings if s.kind == "proximity")
+    result.manoeuvres = sum(1 for s in sightings if s.kind == "manoeuvre")
     for sg in sightings:
         column = Event.tca_utc if sg.match_window[0] == "tca_utc" else Event.start_utc
         centre = sg.match_window[1]
@@ -124,9 +146,10 @@ def screen_and_store(session: Session, run_id: int, arrays, *, threshold_km: flo
             q = q.where(Event.other_object_id == sg.values["other_object_id"])
         if sg.values.get("region") is not None:
             q = q.where(Event.region == sg.values["region"])
-        match = None
         if centre is not None:
             match = q.where(column >= centre - SAME_ENCOUNTER_WINDOW, column <= centre + SAME_ENCOUNTER_WINDOW).order_by(Event.id).limit(1)
+        else:  # an open-ended situation (proximity across the window): the pair's active one
+            match = q.where(Event.status == "active").order_by(Event.id.desc()).limit(1)
         ev = _upsert_event(session, run_id, now, kind=sg.kind, fingerprint=sg.fingerprint, match=match,
                            values=sg.values, result=result)
         if sg.cdm_text is not None and cdm_dir is not None:
@@ -254,4 +277,108 @@ def _region_sightings(arrays, t_s, t0, regions) -> list[Sighting]:
         )
         fingerprint = f"{kind}:{obj.id}:{ev.region}:{start.strftime('%Y%m%dT%H%M')}"
         out.append(Sighting(kind, fingerprint, values, ("start_utc", start)))
+    return out
+
+
+PROXIMITY_RANGE_KM = 50.0
+PROXIMITY_MIN_DURATION_S = 6 * 3600.0
+PROXIMITY_MAX_RELATIVE_SPEED_KM_S = 0.01
+
+
+def _proximity_sightings(arrays, t_s, t0) -> list[Sighting]:
+    """Sustained proximity (``propagators.screening.proximity``): within
+    50 km for 6 h or more at under 10 m/s (GEO inspection geometry)."""
+    from propagators.screening.proximity import proximity_intervals
+
+    out = []
+    for iv in proximity_intervals(arrays.r_gcrs_km, arrays.v_gcrs_km_s, t_s, range_km=PROXIMITY_RANGE_KM,
+                                  min_duration_s=PROXIMITY_MIN_DURATION_S,
+                                  max_relative_speed_km_s=PROXIMITY_MAX_RELATIVE_SPEED_KM_S):
+        i, j = int(iv.i), int(iv.j)
+        (oi, ei), (oj, ej) = arrays.pairs[i], arrays.pairs[j]
+        if oi.id > oj.id:
+            (oi, ei), (oj, ej) = (oj, ej), (oi, ei)
+        start = t0 + timedelta(seconds=float(iv.start_s))
+        end = t0 + timedelta(seconds=float(iv.end_s))
+        values = dict(
+            object_id=oi.id, other_object_id=oj.id, region=None, tca_utc=start, start_utc=start, end_utc=end,
+            miss_km=float(iv.min_range_km), relative_speed_km_s=float(iv.mean_relative_speed_km_s),
+            penetration_km=None, pc=None, pc_method=None, element_set_id=ei.id, other_element_set_id=ej.id,
+            propagator=",".join(sorted({arrays.propagators[i], arrays.propagators[j]})),
+            details_json=json.dumps({
+                "t_min_range": iso_z(t0 + timedelta(seconds=float(iv.t_min_range_s))),
+                "max_relative_speed_km_s": float(iv.max_relative_speed_km_s),
+                "starts_at_window_edge": bool(iv.starts_at_window_edge),
+                "ends_at_window_edge": bool(iv.ends_at_window_edge),
+                "duration_h": float(iv.duration_s) / 3600.0,
+            }),
+            _i=min(i, j), _j=max(i, j),
+        )
+        # A proximity that spans the window continues across cycles: match on
+        # the pair only (start moves with the window).
+        fingerprint = f"proximity:{oi.id}:{oj.id}:{start.strftime('%Y%m%dT%H%M')}"
+        out.append(Sighting("proximity", fingerprint, values,
+                            ("start_utc", None if iv.starts_at_window_edge else start)))
+    return out
+
+
+def _manoeuvre_sightings(arrays) -> list[Sighting]:
+    """A new element set that its predecessor, propagated to its epoch, does
+    not explain (``propagators.screening.manoeuvre``), with an estimated dv."""
+    from propagators import sgp4_batch
+    from propagators.frames import rotate, teme_to_gcrs_matrix
+    from propagators.screening.manoeuvre import detect_manoeuvres
+    from propagators.timeutil import Time
+
+    previous = getattr(arrays, "previous", None) or {}
+    rows = [(k, prev) for k, prev in previous.items() if arrays.pairs[k][1].mean_motion_rev_day is not None
+            and prev.mean_motion_rev_day is not None]
+    if not rows:
+        return []
+    from db.queries import mean_elements_of
+
+    new_sats, old_sats, jd1, jd2 = [], [], [], []
+    for k, prev in rows:
+        obj, es = arrays.pairs[k]
+        new_sats.append(sgp4_batch.satrec_from_elements(mean_elements_of(es, obj)))
+        old_sats.append(sgp4_batch.satrec_from_elements(mean_elements_of(prev, obj)))
+        jd1.append(new_sats[-1].jdsatepoch)
+        jd2.append(new_sats[-1].jdsatepochF)
+    # Each object at its own new epoch: one SGP4 call per satellite (a
+    # SatrecArray evaluates every object at every time, n^2 here).
+    t = Time(np.array(jd1), np.array(jd2), format="jd", scale="utc")
+    m = teme_to_gcrs_matrix(t)
+    r_new = np.empty((len(rows), 3)); v_new = np.empty((len(rows), 3))
+    r_old = np.empty((len(rows), 3)); v_old = np.empty((len(rows), 3))
+    for n, (sn, so) in enumerate(zip(new_sats, old_sats)):
+        e1, r1, v1 = sn.sgp4(jd1[n], jd2[n])
+        e2, r2, v2 = so.sgp4(jd1[n], jd2[n])
+        r_new[n], v_new[n] = (r1, v1) if e1 == 0 else ((np.nan,) * 3, (np.nan,) * 3)
+        r_old[n], v_old[n] = (r2, v2) if e2 == 0 else ((np.nan,) * 3, (np.nan,) * 3)
+    r_new, v_new = rotate(m, r_new), rotate(m, v_new)
+    r_old, v_old = rotate(m, r_old), rotate(m, v_old)
+    out = []
+    for n, (k, prev) in enumerate(rows):
+        obj, es = arrays.pairs[k]
+        dt_s = (es.epoch_utc - prev.epoch_utc).total_seconds()
+        if not dt_s > 0 or not np.isfinite(r_new[n]).all() or not np.isfinite(r_old[n]).all():
+            continue
+        check = detect_manoeuvres(np.array([0.0, dt_s]), (r_old[n][None], v_old[n][None]), (r_new[n][None], v_new[n][None]))[0]
+        if not check.flagged:
+            continue
+        values = dict(
+            object_id=obj.id, other_object_id=None, region=None, tca_utc=es.epoch_utc, start_utc=prev.epoch_utc,
+            end_utc=es.epoch_utc, miss_km=float(check.position_residual_km), relative_speed_km_s=float(check.dv_estimate_km_s),
+            penetration_km=None, pc=None, pc_method=None, element_set_id=es.id, other_element_set_id=prev.id,
+            propagator=arrays.propagators[k],
+            details_json=json.dumps({
+                "dv_estimate_km_s": float(check.dv_estimate_km_s), "dv_velocity_km_s": float(check.dv_velocity_km_s),
+                "dv_sma_km_s": float(check.dv_sma_km_s), "dv_plane_km_s": float(check.dv_plane_km_s),
+                "position_residual_km": float(check.position_residual_km), "position_limit_km": float(check.position_limit_km),
+                "sma_residual_km": float(check.sma_residual_km), "sma_limit_km": float(check.sma_limit_km),
+                "plane_change_deg": float(np.degrees(check.plane_change_rad)), "regime": check.regime,
+                "previous_element_set": prev.id,
+            }),
+        )
+        out.append(Sighting("manoeuvre", f"manoeuvre:{obj.id}:{es.id}", values, ("tca_utc", es.epoch_utc)))
     return out

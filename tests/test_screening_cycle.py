@@ -60,3 +60,44 @@ def test_events_cli_json_fields(sqlite_url, data_dir, tmp_path):
     by_object = subprocess.run([CISLUNAR, "events", "--json", "--object", str(ev["other"])], env=env, check=True,
                                capture_output=True, text=True)
     assert any(e["id"] == ev["id"] for e in json.loads(by_object.stdout)["events"])
+
+
+def _omm_json(norad, epoch, mean_motion, mean_anomaly):
+    return {
+        "OBJECT_NAME": "TEST GEO", "OBJECT_ID": "2020-001A", "EPOCH": epoch, "MEAN_MOTION": mean_motion,
+        "ECCENTRICITY": 0.0002, "INCLINATION": 0.05, "RA_OF_ASC_NODE": 80.0, "ARG_OF_PERICENTER": 200.0,
+        "MEAN_ANOMALY": mean_anomaly, "EPHEMERIS_TYPE": 0, "CLASSIFICATION_TYPE": "U", "NORAD_CAT_ID": norad,
+        "ELEMENT_SET_NO": 999, "REV_AT_EPOCH": 100, "BSTAR": 0.0, "MEAN_MOTION_DOT": 0.0, "MEAN_MOTION_DDOT": 0.0,
+    }
+
+
+def test_manoeuvre_between_successive_element_sets_is_an_event_with_dv(SqliteSession, tmp_path, monkeypatch):
+    """A GEO object whose second element set has a semi-major axis ~140 km
+    higher than its first predicts: a manoeuvre with dv ~ n*da/2 ~ 5 m/s
+    (vis-viva, near-circular).  An object with one element set: no event."""
+    monkeypatch.setenv("CISLUNAR_CDM_DIR", str(tmp_path / "cdm"))
+    n0 = 1.00273
+    first = _omm_json(90010, "2026-08-20T00:00:00.000000", n0, 10.0)
+    # one day later: mean anomaly advanced by the old mean motion, new mean motion lower by 0.005 rev/day
+    second = _omm_json(90010, "2026-08-21T00:00:00.000000", n0 - 0.005, (10.0 + 360.0 * n0) % 360.0)
+    lone = _omm_json(90011, "2026-08-21T00:00:00.000000", n0, 100.0)
+    f = tmp_path / "sets.json"
+    f.write_text(json.dumps([first, second, lone]))
+    reports = ingest_paths(SqliteSession, [f])
+    assert reports[0].new == 3 and not reports[0].rejections
+    rep = run_cycle(SqliteSession, datetime(2026, 8, 21, 1, tzinfo=timezone.utc), 2.0, 60.0,
+                    settings=load_settings(None, {}), conjunction_km=5.0)
+    assert rep.screening["manoeuvres"] == 1
+    with SqliteSession() as s:
+        ev = s.scalars(select(Event).where(Event.kind == "manoeuvre")).one()
+        details = json.loads(ev.details_json)
+    # da from the mean-motion change: a = (mu/n^2)^(1/3); dv ~ n da / 2
+    import math
+
+    mu = 398600.4418
+    n1, n2 = (x * 2 * math.pi / 86400.0 for x in (n0, n0 - 0.005))
+    da_km = (mu / n2**2) ** (1 / 3) - (mu / n1**2) ** (1 / 3)
+    dv_expected_km_s = n1 * da_km / 2.0
+    assert 100.0 < da_km < 200.0
+    assert abs(details["dv_sma_km_s"] - dv_expected_km_s) < 0.3 * dv_expected_km_s
+    assert ev.relative_speed_km_s > 0.0
