@@ -4,12 +4,9 @@ The validation report is the CLI's (``cislunar ingest``): per file its
 format, record count, and every rejected record with line (or record
 index), field, value received and what was expected; parse warnings too.
 Element sets (TLE, OMM in KVN/XML/JSON/CSV) are parsed with
-``propagators.parsing.detect.parse_element_text`` and stored with
-``db.queries.add_mean_elements``; OEM ephemerides with
-``propagators.parsing.oem.parse_oem`` and ``db.queries.add_state_element_set``,
-one element set per segment, exactly as the service's ingest stores them
-(raw text of the file, payload ``{"segment", "center", "frame"}``), so the
-propagator re-reads them the same way.  ``store_uploads`` writes all the
+``propagators.parsing.detect.parse_element_text`` and OEM ephemerides
+with ``propagators.parsing.oem.parse_oem``, and stored through
+``db.ingest_store``, exactly as the service's ingest stores them.  ``store_uploads`` writes all the
 accepted records of the files in one transaction owned by the caller.
 """
 
@@ -19,9 +16,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from db import queries
+from db import ingest_store
 from propagators.errors import FormatError, RecordError
-from propagators.regime import classify_mean_elements, classify_state, propagator_for
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 OEM_FORMATS = ("oem-kvn", "oem-xml")
@@ -133,52 +129,26 @@ def _parse_oem(report: UploadReport, text: str) -> None:
         report.records.append((k, seg, first))
 
 
-def _oem_regime(first) -> str:
-    from propagators.frames_cislunar import moon_state_gcrs
-
-    rm, vm = moon_state_gcrs(first.epoch)
-    return classify_state(first.r_gcrs_km, first.v_gcrs_km_s, rm, vm)
-
-
 def store_uploads(session: Session, reports: list[UploadReport], source_prefix: str = "upload:") -> None:
     """Store the accepted records of every report, inside the caller's
-    transaction (``with Session.begin():``): all files or none."""
-    from propagators.timeutil import datetimes_utc
-
+    transaction (``with Session.begin():``): all files or none.  Storage is
+    ``db.ingest_store``, the same as the service's ingest."""
     for report in reports:
         if report.error:
             continue
         source = f"{source_prefix}{report.name}"
         report.new = report.duplicates = 0
-        if report.format in OEM_FORMATS:
-            for k, seg, first in report.records:
-                md = seg.metadata
-                regime = _oem_regime(first)
-                obj, _ = queries.get_or_create_object(session, provider_id=md.object_id or md.object_name, name=md.object_name)
-                epochs = datetimes_utc(seg.epochs)
-                es = queries.add_state_element_set(
-                    session, obj=obj, fmt=f"oem-{report.oem_format}", source=source, raw_text=report.text,
-                    epoch_utc=epochs[0], stop_utc=epochs[-1],
-                    payload={"segment": k, "center": md.center_name, "frame": md.ref_frame},
-                    source_line=int(seg.lines[0]) if seg.lines is not None and len(seg.lines) else None,
-                )
-                if es is None:
-                    report.duplicates += 1
-                    continue
+        for rec in report.records:
+            if report.format in OEM_FORMATS:
+                k, seg, first = rec
+                new = ingest_store.store_oem_segment(session, segment=seg, index=k, first_state=first,
+                                                     oem_format=report.oem_format, source=source, raw_text=report.text)
+            else:
+                new, warning = ingest_store.store_mean_elements(session, rec, source)
+                if warning:
+                    report.warnings.append(warning)
+            if new:
                 report.new += 1
-                prop, reason = propagator_for(regime, "ephemeris")
-                obj.regime, obj.propagator, obj.propagator_reason = regime, prop, reason
-        else:
-            for me in report.records:
-                es = queries.add_mean_elements(session, me, source)
-                if es is None:
-                    report.duplicates += 1
-                    continue
-                report.new += 1
-                obj = session.get(queries.SpaceObject, es.object_id)
-                regime = classify_mean_elements(me)
-                prop, reason = propagator_for(regime, "mean-elements")
-                obj.regime, obj.propagator, obj.propagator_reason = regime, prop, reason
-                if reason.startswith("WARNING"):
-                    report.warnings.append(f"{source}: object {me.norad_id} ({me.name or '?'}): {reason}")
+            else:
+                report.duplicates += 1
         report.stored = True

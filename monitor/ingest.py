@@ -14,10 +14,9 @@ from typing import Callable, Iterable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from db import queries
+from db import ingest_store, queries
 from propagators.elements import MeanElements
 from propagators.errors import FormatError, RecordError
-from propagators.regime import classify_mean_elements, propagator_for
 
 log = logging.getLogger(__name__)
 
@@ -85,17 +84,13 @@ def _read_text(path: Path) -> str:
 
 def store_mean_elements(session: Session, records: list[MeanElements], source: str, report: FileReport) -> None:
     for me in records:
-        es = queries.add_mean_elements(session, me, source)
-        if es is None:
+        new, warning = ingest_store.store_mean_elements(session, me, source)
+        if new:
+            report.new += 1
+        else:
             report.duplicates += 1
-            continue
-        report.new += 1
-        obj = session.get(queries.SpaceObject, es.object_id)
-        regime = classify_mean_elements(me)
-        prop, reason = propagator_for(regime, "mean-elements")
-        obj.regime, obj.propagator, obj.propagator_reason = regime, prop, reason
-        if reason.startswith("WARNING"):
-            report.warnings.append(f"{source}: object {me.norad_id} ({me.name or '?'}): {reason}")
+        if warning:
+            report.warnings.append(warning)
 
 
 # Parsers for state/ephemeris formats register here (see monitor/ingest_states.py).

@@ -9,35 +9,19 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from db import queries
+from db import ingest_store
 from monitor.ingest import STATE_HANDLERS, FileReport
 from propagators.errors import FormatError, RecordError
 from propagators.ephemeris_objects import EphemerisObject
-from propagators.regime import classify_state, propagator_for
 from propagators.timeutil import datetimes_utc
 
 
-def _classify(table_or_state, t, r, v) -> str:
-    from propagators.frames_cislunar import moon_state_gcrs
-
-    rm, vm = moon_state_gcrs(t)
-    return classify_state(r, v, rm, vm)
-
-
-def _store(session: Session, report: FileReport, *, provider_id: str, name: str, fmt: str, source: str,
-           raw_text: str, start, stop, payload: dict, line: int | None, regime: str, kind: str) -> None:
-    obj, _ = queries.get_or_create_object(session, provider_id=provider_id, name=name)
-    es = queries.add_state_element_set(
-        session, obj=obj, fmt=fmt, source=source, raw_text=raw_text, epoch_utc=start, stop_utc=stop,
-        payload=payload, source_line=line,
-    )
+def _store(session: Session, report: FileReport, **kwargs) -> None:
     report.records += 1
-    if es is None:
+    if ingest_store.store_state_set(session, **kwargs):
+        report.new += 1
+    else:
         report.duplicates += 1
-        return
-    report.new += 1
-    prop, reason = propagator_for(regime, kind)
-    obj.regime, obj.propagator, obj.propagator_reason = regime, prop, reason
 
 
 def ingest_oem(session: Session, text: str, source: str, report: FileReport) -> None:
@@ -51,22 +35,17 @@ def ingest_oem(session: Session, text: str, source: str, report: FileReport) -> 
     report.rejections.extend(oem.rejections)
     report.warnings.extend(oem.warnings)
     for k, seg in enumerate(oem.segments):
-        md = seg.metadata
         try:
-            table = EphemerisObject.from_oem_segment(seg, source=source)
-            first = table.first_state()
-            regime = _classify(table, first.epoch, first.r_gcrs_km, first.v_gcrs_km_s)
+            first = EphemerisObject.from_oem_segment(seg, source=source).first_state()
         except RecordError as exc:
             report.rejections.append(exc.located(source) if exc.source is None else exc)
             continue
-        epochs = datetimes_utc(seg.epochs)
-        _store(
-            session, report, provider_id=md.object_id or md.object_name, name=md.object_name,
-            fmt=f"oem-{oem.format}", source=source, raw_text=text, start=epochs[0], stop=epochs[-1],
-            payload={"segment": k, "center": md.center_name, "frame": md.ref_frame},
-            line=int(seg.lines[0]) if seg.lines is not None and len(seg.lines) else None,
-            regime=regime, kind="ephemeris",
-        )
+        report.records += 1
+        if ingest_store.store_oem_segment(session, segment=seg, index=k, first_state=first, oem_format=oem.format,
+                                          source=source, raw_text=text):
+            report.new += 1
+        else:
+            report.duplicates += 1
 
 
 def ingest_horizons(session: Session, text: str, source: str, report: FileReport) -> None:
@@ -83,14 +62,14 @@ def ingest_horizons(session: Session, text: str, source: str, report: FileReport
     try:
         eph = EphemerisObject.from_horizons(table)
         first = eph.first_state()
-        regime = _classify(eph, first.epoch, first.r_gcrs_km, first.v_gcrs_km_s)
+        regime = ingest_store.regime_of_state(first.epoch, first.r_gcrs_km, first.v_gcrs_km_s)
     except RecordError as exc:
         report.rejections.append(exc)
         return
     epochs = datetimes_utc(table.epochs)
     _store(
         session, report, provider_id=f"horizons:{name}", name=name, fmt="horizons-csv", source=source,
-        raw_text=text, start=epochs[0], stop=epochs[-1], payload={"center": table.center},
+        raw_text=text, start_utc=epochs[0], stop_utc=epochs[-1], payload={"center": table.center},
         line=None, regime=regime, kind="ephemeris",
     )
 
@@ -109,11 +88,11 @@ def ingest_opm(session: Session, text: str, source: str, report: FileReport) -> 
     report.rejections.extend(opm.rejections)
     report.warnings.extend(opm.warnings)
     r, v = opm.state_gcrs()
-    regime = _classify(opm, opm.epoch, r, v)
+    regime = ingest_store.regime_of_state(opm.epoch, r, v)
     epoch = datetimes_utc(opm.epoch)[0]
     _store(
         session, report, provider_id=opm.object_id or opm.object_name, name=opm.object_name,
-        fmt=f"opm-{opm.format}", source=source, raw_text=text, start=epoch, stop=None,
+        fmt=f"opm-{opm.format}", source=source, raw_text=text, start_utc=epoch, stop_utc=None,
         payload={"center": opm.center_name, "frame": opm.ref_frame, "maneuvers": len(opm.maneuvers)},
         line=opm.line, regime=regime, kind="state",
     )

@@ -93,3 +93,32 @@ def test_unreadable_file_is_reported(Session, tmp_path):
     f.write_bytes(b"\x00\x01 not an element set at all\n")
     rep = ingest_paths(Session, [f])[0]
     assert rep.error and str(f) in rep.error
+
+
+def test_state_and_ephemeris_files_ingest_as_objects(Session, data_dir):
+    """OEM (Earth-centred segment), OPM and Horizons tables become objects
+    with their regime and propagator; OEM segments centred on Mars are
+    rejected with the field and value named; re-ingest adds nothing."""
+    files = [
+        data_dir / "catalog" / "horizons_artemis1_2022-11-16_to_12-11_emb-centered_2h.csv",
+        data_dir / "catalog" / "horizons_LRO_2022-01-01_moon-centered_icrf_1min.csv",
+        data_dir / "ccsds" / "oem" / "oempy_GEO_60s.oem",
+        data_dir / "ccsds" / "oem" / "ccsds502_b3_figG11_example.oem",
+        data_dir / "ccsds" / "opm" / "ccsds502_fig3_2_opm.kvn",
+    ]
+    reports = {Path(r.path).name: r for r in ingest_paths(Session, files)}
+    assert reports["horizons_artemis1_2022-11-16_to_12-11_emb-centered_2h.csv"].new == 1
+    assert reports["oempy_GEO_60s.oem"].new == 1
+    mars = reports["ccsds502_b3_figG11_example.oem"]
+    assert mars.new == 0 and len(mars.rejections) == 2
+    assert {e.field for e in mars.rejections} == {"CENTER_NAME"} and "MARS" in str(mars.rejections[0].value)
+    with Session() as s:
+        by_name = {o.name: o for o in s.scalars(select(SpaceObject))}
+    artemis = next(o for n, o in by_name.items() if "artemis" in n)
+    lro = next(o for n, o in by_name.items() if "LRO" in n)
+    assert artemis.regime == "CISLUNAR" and artemis.propagator == "ephemeris"
+    assert lro.regime == "LUNAR"
+    assert by_name["TEST_OBJ"].regime == "GEO"
+    assert by_name["EUTELSAT W4"].propagator == "numerical"
+    again = ingest_paths(Session, files[:3])
+    assert sum(r.new for r in again) == 0
