@@ -34,6 +34,13 @@ class FileReport:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None  # the file could not be read at all
 
+    def tally(self, new: bool) -> None:
+        """Count one stored record: new, or already in the database."""
+        if new:
+            self.new += 1
+        else:
+            self.duplicates += 1
+
     @property
     def status(self) -> str:
         if self.error:
@@ -85,10 +92,7 @@ def _read_text(path: Path) -> str:
 def store_mean_elements(session: Session, records: list[MeanElements], source: str, report: FileReport) -> None:
     for me in records:
         new, warning = ingest_store.store_mean_elements(session, me, source)
-        if new:
-            report.new += 1
-        else:
-            report.duplicates += 1
+        report.tally(new)
         if warning:
             report.warnings.append(warning)
 

@@ -18,10 +18,7 @@ from propagators.timeutil import datetimes_utc
 
 def _store(session: Session, report: FileReport, **kwargs) -> None:
     report.records += 1
-    if ingest_store.store_state_set(session, **kwargs):
-        report.new += 1
-    else:
-        report.duplicates += 1
+    report.tally(ingest_store.store_state_set(session, **kwargs))
 
 
 def ingest_oem(session: Session, text: str, source: str, report: FileReport) -> None:
@@ -41,11 +38,8 @@ def ingest_oem(session: Session, text: str, source: str, report: FileReport) -> 
             report.rejections.append(exc.located(source) if exc.source is None else exc)
             continue
         report.records += 1
-        if ingest_store.store_oem_segment(session, segment=seg, index=k, first_state=first, oem_format=oem.format,
-                                          source=source, raw_text=text):
-            report.new += 1
-        else:
-            report.duplicates += 1
+        report.tally(ingest_store.store_oem_segment(session, segment=seg, index=k, first_state=first,
+                                                    oem_format=oem.format, source=source, raw_text=text))
 
 
 def ingest_horizons(session: Session, text: str, source: str, report: FileReport) -> None:
