@@ -21,6 +21,11 @@ Units: km, km/s, s.  Vectors: ICRF axes (GCRS for Earth-centred states,
 MCI for Moon-centred ones).  Time: ``t_tdb_s``, TDB seconds from the
 propagation epoch.
 
+This module describes the model and flattens it (``compile_model``) into the
+seven arrays of ``CompiledModel``; the compiled kernels that evaluate it live
+in ``propagators.numerical`` (one module, so numba's on-disk cache can never
+pair a kernel with a stale copy of another).
+
 Ephemerides inside the right-hand side
 --------------------------------------
 DE421 is itself a set of Chebyshev polynomials (4-day records for the
@@ -34,7 +39,7 @@ Clenshaw's recurrence: this *is* DE421, not an interpolation of samples of
 it, and costs ~0.1 us per call.  ``tests/test_forces.py`` checks the compiled
 positions and the Moon's velocity against jplephem: rounding level (Moon
 < 1e-7 km, Sun < 1e-6 km, i.e. under a millimetre; in acceleration terms
-< 1e-17 km/s^2), far below the 1 m asked for.
+< 1e-15 km/s^2), far below the 1 m asked for.
 The lunar principal-axis angles (binary PCK, 8-day records) are evaluated the
 same way.
 

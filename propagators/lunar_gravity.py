@@ -182,6 +182,10 @@ def _moon_pa_pck():
 
 
 def _pa_segments():
+    """The kernel's segments with their coefficients loaded.  jplephem's PCK
+    reader has no public accessor for the raw Chebyshev records (its SPK
+    reader has ``load_array``), so this uses ``Segment._load``/``_data``
+    (jplephem 2.x); ``icrf_to_moon_pa_matrix`` uses the public ``compute``."""
     pck = _moon_pa_pck()
     segs = []
     for seg in pck.segments:

@@ -2,20 +2,30 @@
 
 * Integrator: Dormand-Prince 8(5,3) (DOP853, Hairer, Norsett & Wanner,
   *Solving ODEs I*, sec. II.10) with its 7th-order dense output, compiled
-  with numba.  Step-size control, error norm and starting step follow SciPy's
-  ``solve_ivp(method="DOP853")`` line by line (the coefficients are SciPy's),
-  so the two agree to rounding for the same right-hand side
-  (``tests/test_numerical_validation.py``).
+  with numba.  Tableau (SciPy's ``dop853_coefficients``), error norm,
+  step-size control and starting step are SciPy's ``solve_ivp(method=
+  "DOP853")``; only the summation order of the error estimate differs, so
+  the step sequences drift apart but the results agree to a millimetre at
+  rtol 1e-12 (``tests/test_numerical_validation.py``).
 * Batched: one compiled call advances a whole chunk of objects, each with its
   own adaptive steps; chunks run on threads (the compiled code releases the
   GIL).  There is no Python call per object per step.
 * Centres: Earth-centred (GCRS/ICRF axes) for geocentric and translunar
   objects, Moon-centred (MCI, ICRF axes) inside the Moon's sphere of
   influence (66,100 km, configurable; left again at ``soi_exit_factor``
-  times that radius, so a grazing object does not chatter).  The switch
-  happens at the end of an accepted step and converts the state exactly with
-  the DE421 Moon state at that epoch (the same Chebyshev records the forces
-  use), so there is no jump.  Output is always geocentric GCRS.
+  times that radius, so a grazing object does not chatter).  A step that
+  crosses the sphere is cut at the crossing (located on the dense output to
+  1 ms) and the state is converted there with the DE421 Moon state of that
+  epoch (the same Chebyshev records the forces use): position and velocity
+  are continuous to 1e-10 km.  Output is always geocentric GCRS.  The
+  Moon-centred frame follows DE421's Moon, whose motion includes what the
+  point-mass model leaves out (planets, figure and tides, ~5e-12 km/s^2), so
+  a month-long trajectory through the sphere can move by metres if the
+  sphere's radius is changed.
+* Shadow boundaries: SRP switches off in the Earth's and Moon's shadows.  A
+  step across a boundary (an illumination change seen at any stage) is cut
+  at the boundary, located on the dense output to 1 ms, so the kink never
+  sits inside a step and the result converges with the tolerance.
 * Time: ``t_tdb_s``, TDB seconds from the epoch, is the time argument of
   the ephemerides and of every array here; astropy ``Time`` at the public
   boundary.  The dynamics run at the TT rate, the proper rate of the
@@ -39,12 +49,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from scipy.integrate._ivp import dop853_coefficients as _dop
 
 from propagators import timeutil  # noqa: F401  (offline IERS set-up first)
 from astropy.time import Time
-
-from numba import njit
 
 from propagators.forces import (
     _MI_EPH_LEN,
@@ -72,12 +81,12 @@ from propagators.forces import (
 )
 
 SECONDS_PER_DAY = 86400.0
-MOON_SOI_RADIUS_KM = 66100.0
+MOON_SOI_RADIUS_KM = 66100.0  # Laplace sphere of influence, a (m_Moon/m_Earth)^(2/5)
 #: Default tolerances (every component, km and km/s): 100 cislunar/HEO objects
-#: over 30 days stay within 1.3 m of an rtol 1e-14 run (bench/bench_numerical.py);
-#: rtol 1e-11 is 7% cheaper but lets perigee passes drift by up to ~10 m.
+#: over 30 days stay within ~1 m of an rtol 1e-13 run (bench/bench_numerical.py);
+#: rtol 1e-11 is ~7% cheaper but lets perigee passes drift by ~10 m.
 DEFAULT_RTOL = 1e-12
-DEFAULT_ATOL = 1e-12  # Laplace sphere of influence, a (m/M)^(2/5)
+DEFAULT_ATOL = 1e-12
 
 #: Status codes of ``propagate_states`` / ``propagate_trajectory``.
 NUMERICAL_ERRORS = {
@@ -258,7 +267,7 @@ def _tab_row(tab, misc, t):
     return i, x - i
 
 
-@kernel
+@inline_kernel
 def time_rate(M, t):
     """k = dTT/dTDB and dk/dTDB at TDB seconds ``t`` (linear in the table)."""
     i, f = _tab_row(M.tab, M.misc, t)
@@ -456,7 +465,7 @@ def _illumination(rx, ry, rz, sx, sy, sz, bx, by, bz, body_radius, sun_radius, m
     return 1.0 - area / (np.pi * a * a)
 
 
-@kernel
+@inline_kernel
 def accel(t, rx, ry, rz, center, M, cr, am, V, W):
     """Total acceleration (km/s^2) at TDB seconds ``t`` of an object at
     (rx, ry, rz) km from ``center`` (0 Earth, 1 Moon), ICRF axes, and the
@@ -1214,7 +1223,8 @@ def _run(y0, center, epoch: Time, t_s: np.ndarray, model: ForceModel, *, rtol, a
     status = np.zeros(n, dtype=np.int64)
     nsteps = np.zeros(n, dtype=np.int64)
     n_workers = _workers(workers)
-    n_chunks = min(n, n_workers * 4) if n_workers > 1 else 1
+    # A few chunks per worker balance objects of very different cost.
+    n_chunks = max(1, min(n, n_workers * 4)) if n_workers > 1 else 1
     bounds = np.linspace(0, n, n_chunks + 1).astype(int)
     t_s_c = np.ascontiguousarray(t_s)
     args = (cm, float(rtol), float(atol), float(max_step_s), int(max_steps), float(soi_radius_km),
@@ -1317,6 +1327,18 @@ class NumericalTrajectory:
         told, hh, cc, FF, starts, counts = self._dense
         _evaluate_dense(t, told, hh, cc, FF, starts, counts, self._compiled, out)
         return out[:, :, :3], out[:, :, 3:]
+
+    def centre_switches(self) -> list[tuple[int, float, str]]:
+        """(object index, t_tdb_s, new centre) for every switch between
+        Earth- and Moon-centred integration, in time order per object."""
+        told, hh, cc, _, starts, counts = self._dense
+        out = []
+        for i in range(self.n_objects):
+            s, c = int(starts[i]), int(counts[i])
+            for j in range(s + 1, s + c):
+                if cc[j] != cc[j - 1]:
+                    out.append((i, float(min(told[j], told[j] + hh[j])), "moon" if cc[j] == 1 else "earth"))
+        return out
 
     def evaluate(self, times: Time) -> tuple[np.ndarray, np.ndarray]:
         """``r_gcrs_km``, ``v_gcrs_km_s`` (n, m, 3), or (n, 3) for one time."""
