@@ -81,6 +81,22 @@ class CycleReport:
         }
 
 
+_EXECUTOR = None
+
+
+def executor():
+    """The process's executor (``monitor.executor``): in-process unless
+    ``$CISLUNAR_EXECUTOR`` / ``$CISLUNAR_DASK_ADDRESS`` name a Dask cluster.
+    Created once: a cluster connection outlives cycles."""
+    global _EXECUTOR
+    if _EXECUTOR is None:
+        from monitor.executor import make_executor
+
+        _EXECUTOR = make_executor()
+        log.info("executor: %s", _EXECUTOR.describe())
+    return _EXECUTOR
+
+
 def run_cycle(
     Session: sessionmaker,
     at_utc: datetime,
@@ -147,11 +163,12 @@ def _propagate_and_store(Session, report: CycleReport, at_utc, stop_utc, step_s)
     if not pairs:
         return
     t0 = time.perf_counter()
-    satrecs = [sgp4_batch.satrec_from_elements(queries.mean_elements_of(e, o)) for (o, e) in mean_pairs]
+    elements = [queries.mean_elements_of(e, o) for (o, e) in mean_pairs]
     report.timings_s["build"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    if satrecs:
-        res = sgp4_batch.propagate(satrecs, t, STATES_FRAME)
+    if elements:
+        # in-process by default; object chunks on Dask workers when configured
+        res = executor().propagate_sgp4(elements, t, STATES_FRAME)
         r_km, v_km_s, codes = res.r_km, res.v_km_s, res.error_code.astype(np.int16)
     else:
         r_km = v_km_s = np.zeros((0, len(epochs), 3))
@@ -230,7 +247,8 @@ def _screen_and_alert(Session, report: CycleReport, settings, conjunction_km: fl
     t0 = time.perf_counter()
     # Geometry first, with no database lock held; then one short write
     # transaction for events, alerts and outbox messages together.
-    sightings = compute_sightings(report.arrays, threshold_km=threshold, write_cdm=cdm_dir is not None)
+    sightings = compute_sightings(report.arrays, threshold_km=threshold, write_cdm=cdm_dir is not None,
+                                  executor=executor())
     with Session.begin() as session:
         result = screen_and_store(session, report.run_id, report.arrays, threshold_km=threshold, cdm_dir=cdm_dir,
                                   sightings=sightings)

@@ -89,9 +89,11 @@ class Sighting:
 
 
 def compute_sightings(arrays, *, threshold_km: float, regions=None, now: datetime | None = None,
-                      write_cdm: bool = True) -> tuple[list[Sighting], int]:
+                      write_cdm: bool = True, executor=None) -> tuple[list[Sighting], int]:
     """Pure computation (no database, no lock held): conjunctions with Pc and
-    CDM text, and operating-region approaches and entries."""
+    CDM text, and operating-region approaches and entries.  ``executor``
+    (``monitor.executor``) runs the conjunction screen, by time windows on a
+    Dask cluster when one is configured."""
     from propagators.screening.conjunctions import screen_conjunctions
 
     now = now or datetime.now(timezone.utc)
@@ -100,7 +102,10 @@ def compute_sightings(arrays, *, threshold_km: float, regions=None, now: datetim
         return [], 0
     t0 = epochs[0]
     t_s = np.array([(e - t0).total_seconds() for e in epochs])
-    table = screen_conjunctions(arrays.r_gcrs_km, arrays.v_gcrs_km_s, t_s, threshold_km=threshold_km)
+    if executor is not None:
+        table = executor.screen(arrays.r_gcrs_km, arrays.v_gcrs_km_s, t_s, threshold_km=threshold_km)
+    else:
+        table = screen_conjunctions(arrays.r_gcrs_km, arrays.v_gcrs_km_s, t_s, threshold_km=threshold_km)
     proximity = _proximity_sightings(arrays, t_s, t0)
     # A close approach inside a sustained proximity (docked modules,
     # co-located GEO satellites, an inspector on station) is that proximity,
