@@ -55,6 +55,10 @@ def _upsert_event(session: Session, run_id: int, now: datetime, *, kind: str, fi
     record the sighting as an ``EventUpdate``."""
     ev = session.scalar(match) if match is not None else None
     if ev is None:
+        # The same situation by identity (pair or object, region, minute):
+        # e.g. a proximity that was marked gone and is seen again.
+        ev = session.scalar(select(Event).where(Event.fingerprint == fingerprint))
+    if ev is None:
         ev = Event(kind=kind, fingerprint=fingerprint, first_run_id=run_id, first_seen_at=now, status="active", **values)
         ev.last_run_id, ev.last_seen_at = run_id, now
         session.add(ev)

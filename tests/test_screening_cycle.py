@@ -107,3 +107,20 @@ def test_manoeuvre_between_successive_element_sets_is_an_event_with_dv(SqliteSes
     assert 100.0 < da_km < 200.0
     assert abs(details["dv_sma_km_s"] - dv_expected_km_s) < 0.3 * dv_expected_km_s
     assert ev.relative_speed_km_s > 0.0
+
+
+def test_events_marked_gone_and_seen_again_are_reused(SqliteSession, data_dir, tmp_path, monkeypatch):
+    """Cycles over the same window at different thresholds: events that
+    disappear are marked gone, and when seen again the same event (same
+    fingerprint) is updated rather than a duplicate inserted."""
+    monkeypatch.setenv("CISLUNAR_CDM_DIR", str(tmp_path / "cdm"))
+    ingest_paths(SqliteSession, [data_dir / "catalog" / "celestrak_geo_2026-08-22.txt"])
+    settings = load_settings(None, {})
+    wide = run_cycle(SqliteSession, AT, 6.0, 60.0, settings=settings, conjunction_km=50.0)
+    narrow = run_cycle(SqliteSession, AT, 6.0, 60.0, settings=settings, conjunction_km=5.0)
+    assert narrow.screening["gone_events"] >= 1
+    again = run_cycle(SqliteSession, AT, 6.0, 60.0, settings=settings, conjunction_km=50.0)
+    assert again.status == "ok" and again.screening["new_events"] == 0
+    with SqliteSession() as s:
+        assert s.scalar(select(func.count()).select_from(Event)) == wide.screening["new_events"]
+        assert s.scalar(select(func.count()).select_from(Event).where(Event.status == "gone")) == 0
