@@ -383,7 +383,13 @@ def insert_states(
                     copy.write_row(row)
         return N
     placeholders = ", ".join("?" for _ in STATE_COLUMNS)
-    conn.exec_driver_sql(f"INSERT INTO states ({', '.join(STATE_COLUMNS)}) VALUES ({placeholders})", list(rows))
+    # The DB-API cursor of this same connection (same transaction) takes the
+    # row iterator directly: no list of N tuples is built in between.
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.executemany(f"INSERT INTO states ({', '.join(STATE_COLUMNS)}) VALUES ({placeholders})", rows)
+    finally:
+        cursor.close()
     return N
 
 

@@ -93,3 +93,23 @@ def test_retention_deletes_old_states_only(Session):
         assert queries.delete_states_before(s, datetime(2026, 3, 1, tzinfo=timezone.utc)) == 1
     with Session() as s:
         assert queries.count_states(s) == 1
+
+
+def test_bulk_state_insert_rolls_back_with_its_transaction(Session):
+    """The bulk writer uses the session's own connection: a failure later in
+    the same transaction leaves no states behind."""
+    with Session.begin() as s:
+        o, _ = queries.get_or_create_object(s, norad_id=11)
+        run = queries.start_run(s, "cycle")
+        oid, rid = o.id, run.id
+    epochs = [datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(minutes=k) for k in range(5)]
+    with pytest.raises(RuntimeError):
+        with Session.begin() as s:
+            queries.insert_states(
+                s.connection(), run_id=rid, object_ids=[oid], element_set_ids=[None], epochs_utc=epochs,
+                r_km=np.ones((1, 5, 3)), v_km_s=np.ones((1, 5, 3)), error_code=np.zeros((1, 5), np.uint8),
+                frame="GCRS", propagators="sgp4",
+            )
+            raise RuntimeError("crash after the bulk insert, before commit")
+    with Session() as s:
+        assert queries.count_states(s) == 0
