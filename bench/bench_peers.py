@@ -263,7 +263,7 @@ def cmd_numerical(args) -> int:
             label = "its most accurate tolerance tried (none reached our error)"
         for name, run, label in (("numerical_vs_heyoka", default, "its default tolerance"),
                                  ("numerical_vs_heyoka_same_accuracy", matched, label)):
-            record(name, f"cislunar numerical propagation, {what}: project DOP853 (rtol 1e-11, default) vs "
+            record(name, f"cislunar numerical propagation, {what}: project DOP853 (default tolerances, rtol 1e-12) vs "
                    f"heyoka {summary['version']} Taylor at {label} ({run['tol']:.0e})",
                    per_om(t_all, args.objects), per_om(run["median_s"], args.objects),
                    f"{acc}, heyoka {run['max_m']:.2f} m (median {run['median_m']:.3f} m); heyoka order "
@@ -278,7 +278,7 @@ def cmd_numerical(args) -> int:
                              "--tight", str(work / "ssapy_tight.npz")], args.peer_timeout)
     few_max, few_med = diff_m(res["few"][0], r_ref[few], ok[few])
     what_few = f"{len(few)} objects ({half} lunar DRO, {len(few) - half} high-apogee) x {args.days:g} d ({model_txt}), 1 thread"
-    compared = (f"cislunar numerical propagation, {what_few}: project DOP853 (rtol 1e-11) vs llnl-ssapy "
+    compared = (f"cislunar numerical propagation, {what_few}: project DOP853 (default tolerances, rtol 1e-12) vs llnl-ssapy "
                 "default_numerical (SciPy DOP853, rtol 1e-9), time per object-month")
     if summary is None:
         record("numerical_vs_ssapy", compared, per_om(t_few, len(few)), None, f"llnl-ssapy unavailable: {why}",
