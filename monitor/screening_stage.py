@@ -32,6 +32,40 @@ log = logging.getLogger(__name__)
 # apart, 45 min in LEO).
 SAME_ENCOUNTER_WINDOW = timedelta(minutes=30)
 PC_REGIME = {"LUNAR": "CISLUNAR", "LIBRATION": "CISLUNAR"}
+# An OEM covariance block is used for a TCA within this time of its epoch
+# (covariance grows along-track; farther away the documented default by
+# regime and age is the honest choice).
+OEM_COVARIANCE_MAX_AGE = timedelta(hours=6)
+_RTN_FRAMES = {"RTN", "RSW", "RIC", "UVW", "TNW"}
+
+
+def oem_covariance_at(es, tca: datetime, r_km, v_km_s):
+    """(6x6 inertial covariance in km units, source) from the covariance
+    block of an OEM element set nearest the TCA, or (None, "default by regime
+    and element-set age") when there is none close enough."""
+    default = (None, "default by regime and element-set age")
+    if not es.format.startswith("oem") or "COVARIANCE" not in (es.raw_text or ""):
+        return default
+    from propagators.parsing.oem import parse_oem
+    from propagators.screening.pc import rtn_to_inertial_cov
+    from propagators.timeutil import datetimes_utc
+
+    payload = json.loads(es.payload_json or "{}")
+    seg = parse_oem(es.raw_text, source=es.source).segments[int(payload.get("segment", 0))]
+    best = None
+    for cov in seg.covariances:
+        when = datetimes_utc(cov.epoch)[0]
+        gap = abs(when - tca)
+        if gap <= OEM_COVARIANCE_MAX_AGE and (best is None or gap < best[0]):
+            best = (gap, cov, when)
+    if best is None:
+        return default
+    _, cov, when = best
+    frame = (cov.ref_frame or seg.metadata.ref_frame or "").upper()
+    matrix = np.asarray(cov.matrix, dtype=float)
+    if frame in _RTN_FRAMES:
+        matrix = rtn_to_inertial_cov(matrix, np.asarray(r_km), np.asarray(v_km_s))
+    return matrix, f"OEM covariance ({frame or 'inertial'}) at {iso_z(when)}"
 
 
 @dataclass
@@ -193,8 +227,10 @@ def _conjunction_sighting(arrays, row, t0, now, write_cdm: bool) -> Sighting:
     tca = t0 + timedelta(seconds=float(row["tca_s"]))
     age_i = (tca - ei.epoch_utc).total_seconds() / 86400.0
     age_j = (tca - ej.epoch_utc).total_seconds() / 86400.0
+    cov_i, src_i = oem_covariance_at(ei, tca, ri, vi)
+    cov_j, src_j = oem_covariance_at(ej, tca, rj, vj)
     conj = Conjunction(
-        np.array(ri), np.array(vi), None, np.array(rj), np.array(vj), None, tca=tca, frame="GCRS",
+        np.array(ri), np.array(vi), cov_i, np.array(rj), np.array(vj), cov_j, tca=tca, frame="GCRS",
         object1=oi.label, object2=oj.label,
         regime1=PC_REGIME.get(oi.regime or "GEO", oi.regime or "GEO"),
         regime2=PC_REGIME.get(oj.regime or "GEO", oj.regime or "GEO"),
@@ -205,7 +241,7 @@ def _conjunction_sighting(arrays, row, t0, now, write_cdm: bool) -> Sighting:
         "r1_gcrs_km": list(map(float, ri)), "v1_gcrs_km_s": list(map(float, vi)),
         "r2_gcrs_km": list(map(float, rj)), "v2_gcrs_km_s": list(map(float, vj)),
         "hbr_m": pc.hbr_m, "pc_warnings": pc.warnings, "at_window_edge": bool(row["at_window_edge"]),
-        "element_age_days": [age_i, age_j], "covariance": "default by regime and element-set age",
+        "element_age_days": [age_i, age_j], "covariance": [src_i, src_j],
     }
     values = dict(
         object_id=oi.id, other_object_id=oj.id, region=None, tca_utc=tca, start_utc=None, end_utc=None,
@@ -226,8 +262,10 @@ def _cdm_text(conj, pc, oi, oj, now) -> str:
     from propagators.ccsds_cdm_write import format_cdm_kvn
     from propagators.screening.pc import default_covariance_rtn, rtn_to_inertial_cov
 
-    cov1 = rtn_to_inertial_cov(default_covariance_rtn(conj.regime1, conj.element_age_days1), conj.r1_km, conj.v1_km_s)
-    cov2 = rtn_to_inertial_cov(default_covariance_rtn(conj.regime2, conj.element_age_days2), conj.r2_km, conj.v2_km_s)
+    cov1 = conj.cov1_km if conj.cov1_km is not None else rtn_to_inertial_cov(
+        default_covariance_rtn(conj.regime1, conj.element_age_days1), conj.r1_km, conj.v1_km_s)
+    cov2 = conj.cov2_km if conj.cov2_km is not None else rtn_to_inertial_cov(
+        default_covariance_rtn(conj.regime2, conj.element_age_days2), conj.r2_km, conj.v2_km_s)
     return format_cdm_kvn(
         replace(conj, cov1_km=cov1, cov2_km=cov2),
         originator="CISLUNAR-MONITOR",

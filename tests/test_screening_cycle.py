@@ -124,3 +124,34 @@ def test_events_marked_gone_and_seen_again_are_reused(SqliteSession, data_dir, t
     with SqliteSession() as s:
         assert s.scalar(select(func.count()).select_from(Event)) == wide.screening["new_events"]
         assert s.scalar(select(func.count()).select_from(Event).where(Event.status == "gone")) == 0
+
+
+def test_oem_covariance_is_used_near_its_epoch_and_default_elsewhere(data_dir):
+    """A conjunction involving an OEM object uses the OEM's covariance block
+    nearest the TCA (CCSDS 502.0-B-2 COVARIANCE section, EME2000 here:
+    inertial, used as is); farther than 6 h from any block, the documented
+    default by regime and element-set age applies."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from monitor.screening_stage import oem_covariance_at
+    from propagators.parsing.oem import parse_oem
+
+    path = data_dir / "ccsds" / "oem" / "oempy_v2_sample04_with_covariance.oem"
+    text = path.read_text()
+    seg = parse_oem(text, source=str(path)).segments[0]
+    assert seg.covariances
+    es = SimpleNamespace(format="oem-kvn", raw_text=text, payload_json=json.dumps({"segment": 0}), source=str(path))
+    block = seg.covariances[0]
+    from propagators.timeutil import datetimes_utc
+
+    when = datetimes_utc(block.epoch)[0]
+    r, v = np.array([7000.0, 0, 0]), np.array([0, 7.5, 0])
+    cov, src = oem_covariance_at(es, when, r, v)
+    np.testing.assert_array_equal(cov, block.matrix)
+    assert src.startswith("OEM covariance (EME2000)")
+    from datetime import timedelta
+
+    far, src_far = oem_covariance_at(es, when + timedelta(days=30), r, v)
+    assert far is None and "default" in src_far
