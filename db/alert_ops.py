@@ -144,38 +144,36 @@ def record_action(session: Session, alert: Alert, action: str, actor: str | None
     return row
 
 
-def acknowledge(session: Session, alert_id: int, by: str, note: str | None = None, now: datetime | None = None) -> Alert:
-    """open -> acknowledged: the operator knows; reminders stop, worsening still mails."""
+def _operator_transition(session: Session, alert_id: int, target: str, by: str, note: str | None,
+                         now: datetime | None, who: str, when: str, note_field: str) -> Alert:
+    """Move an alert to ``target`` on an operator's word, recording who, when
+    and the note on the alert and in its audit trail."""
     now = _now(now)
     by = _actor(by)
     alert = get_alert(session, alert_id, for_update=True)
-    if "acknowledged" not in OPERATOR_TRANSITIONS[alert.state]:
-        raise InvalidTransition(alert.id, alert.state, "acknowledged")
-    alert.state = "acknowledged"
-    alert.acknowledged_by = by
-    alert.acknowledged_at = now
-    alert.ack_note = note
+    if target not in OPERATOR_TRANSITIONS[alert.state]:
+        raise InvalidTransition(alert.id, alert.state, target)
+    alert.state = target
+    setattr(alert, who, by)
+    setattr(alert, when, now)
+    setattr(alert, note_field, note)
     alert.updated_at = now
-    record_action(session, alert, "acknowledged", by, note, now)
+    record_action(session, alert, target, by, note, now)
     return alert
+
+
+def acknowledge(session: Session, alert_id: int, by: str, note: str | None = None, now: datetime | None = None) -> Alert:
+    """open -> acknowledged: the operator knows; reminders stop, worsening still mails."""
+    return _operator_transition(session, alert_id, "acknowledged", by, note, now,
+                                "acknowledged_by", "acknowledged_at", "ack_note")
 
 
 def resolve(session: Session, alert_id: int, by: str, note: str | None = None, now: datetime | None = None) -> Alert:
     """open|acknowledged -> resolved by an operator.  The engine reopens it
     only if the situation worsens (a situation the engine resolved itself
     reopens whenever it comes back)."""
-    now = _now(now)
-    by = _actor(by)
-    alert = get_alert(session, alert_id, for_update=True)
-    if "resolved" not in OPERATOR_TRANSITIONS[alert.state]:
-        raise InvalidTransition(alert.id, alert.state, "resolved")
-    alert.state = "resolved"
-    alert.resolved_by = by
-    alert.resolved_at = now
-    alert.resolve_note = note
-    alert.updated_at = now
-    record_action(session, alert, "resolved", by, note, now)
-    return alert
+    return _operator_transition(session, alert_id, "resolved", by, note, now,
+                                "resolved_by", "resolved_at", "resolve_note")
 
 
 # ---------------------------------------------------------------- silences
